@@ -1,0 +1,20 @@
+"""Digit Studio: train a handwritten-digit classifier, then draw digits for it.
+
+Run with ``make run`` (or ``streamlit run app.py``). This file only routes;
+the pages are in ``pages/`` and all logic is in ``core/``.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import streamlit as st
+
+st.set_page_config(page_title="Digit Studio", page_icon="✏️", layout="wide")
+
+pages = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+    st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,1 @@
+"""Benchmark helpers for Digit Studio (synthetic handwriting, accuracy checks)."""

@@ -1,0 +1,135 @@
+"""Load digit models and turn images into class probabilities, fast.
+
+A single drawing must be classified in a few milliseconds. ``model.predict``
+builds a data pipeline on every call and costs tens of milliseconds; a direct
+call of a traced ``tf.function`` costs well under one. :func:`predict_proba`
+traces one such function per model (thread-safe, reused by every caller).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+__all__ = ["ModelLoadError", "load_model", "predict_proba", "warm_up"]
+
+
+class ModelLoadError(RuntimeError):
+    """A model file is missing, corrupt, or is not a digit classifier."""
+
+
+_lock = threading.Lock()
+_compiled: "weakref.WeakKeyDictionary[keras.Model, Callable[[tf.Tensor], tf.Tensor]]" = weakref.WeakKeyDictionary()
+
+
+def _input_adapter(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    """Reshape (N, 28, 28) batches to whatever input layout the model declares."""
+    shape = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else (28, 28)
+    if shape == (28, 28):
+        return lambda x: x
+    if shape == (28, 28, 1):
+        return lambda x: x[..., None]
+    if shape == (784,):
+        return lambda x: tf.reshape(x, (-1, 784))
+    raise ModelLoadError(f"the model expects inputs of shape {shape}, not 28×28 digit images")
+
+
+def _check_output(model: keras.Model) -> None:
+    out = getattr(model, "outputs", None)
+    if out and tuple(out[0].shape[1:]) != (10,):
+        raise ModelLoadError(f"the model outputs shape {tuple(out[0].shape[1:])}, not 10 digit classes")
+
+
+def _compiled_call(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:
+    fn = _compiled.get(model)
+    if fn is not None:
+        return fn
+    with _lock:
+        fn = _compiled.get(model)
+        if fn is None:
+            adapt = _input_adapter(model)
+
+            @tf.function(input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], reduce_retracing=True)
+            def fn(x: tf.Tensor) -> tf.Tensor:
+                return model(adapt(x), training=False)
+
+            _compiled[model] = fn
+    return fn
+
+
+def predict_proba(model: keras.Model, images: np.ndarray) -> np.ndarray:
+    """Class probabilities for a batch of digit images.
+
+    Uses a direct (traced) model call, not ``model.predict``: about a
+    millisecond for one image. Safe to call from several threads at once on a
+    model that is not being trained.
+
+    Args:
+        model: A digit model (input 28×28, output 10 probabilities).
+        images: (N, 28, 28) or (28, 28) floats in [0, 1], white digit on black.
+
+    Returns:
+        (N, 10) float32 probabilities, rows summing to 1.
+    """
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"expected images of shape (N, 28, 28), got {x.shape}")
+    fn = _compiled_call(model)
+    if len(x) <= 4096:
+        return np.asarray(fn(tf.constant(x)))
+    return np.concatenate([np.asarray(fn(tf.constant(x[i:i + 4096]))) for i in range(0, len(x), 4096)])
+
+
+def warm_up(model: keras.Model) -> keras.Model:
+    """Trace the inference function once so the first real call is fast.
+
+    Args:
+        model: The model to warm up.
+
+    Returns:
+        The same model.
+    """
+    predict_proba(model, np.zeros((1, 28, 28), np.float32))
+    return model
+
+
+def load_model(path: str | os.PathLike[str]) -> keras.Model:
+    """Load a ``.keras`` digit model, checked and warmed up.
+
+    Args:
+        path: The model file.
+
+    Returns:
+        The loaded model, ready for :func:`predict_proba`.
+
+    Raises:
+        ModelLoadError: The file is missing, truncated or not a Keras file, or
+            the model does not map 28×28 images to 10 classes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"No model file at {path}.")
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path.name} is not a Keras model file (it may be truncated or of another format).")
+    try:
+        model = keras.saving.load_model(path, compile=False)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for bad files
+        raise ModelLoadError(f"{path.name} could not be loaded as a Keras model: {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, keras.Model):
+        raise ModelLoadError(f"{path.name} does not hold a Keras model.")
+    _check_output(model)
+    _input_adapter(model)
+    try:
+        return warm_up(model)
+    except Exception as exc:  # noqa: BLE001
+        raise ModelLoadError(f"{path.name} loaded but cannot classify a 28×28 image: {exc}") from None

@@ -1,0 +1,125 @@
+"""Model architectures: the classic dense network and a small convnet.
+
+Both take (N, 28, 28) float images in [0, 1] and output (N, 10) softmax
+probabilities, and are compiled with Adam and sparse categorical
+cross-entropy, so any of them can be trained by :mod:`core.training` and used
+by :mod:`core.inference`.
+"""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+from typing import Literal
+
+import keras
+from keras import layers
+
+__all__ = ["ARCHITECTURES", "build_model", "compile_model", "model_summary"]
+
+Arch = Literal["mlp", "cnn"]
+
+#: Architectures offered in the app, with a one-line description each.
+ARCHITECTURES: dict[str, str] = {
+    "mlp": "Dense network 784-128-64-10 with dropout (the classic tutorial model)",
+    "cnn": "Convolutional network: 2×(conv-conv-pool) + dense, batch norm and dropout",
+}
+
+
+def _mlp(dropout: float) -> list[layers.Layer]:
+    return [
+        layers.Flatten(name="flatten"),
+        layers.Dense(128, activation="relu", name="dense_128"),
+        layers.Dropout(dropout, name="dropout_1"),
+        layers.Dense(64, activation="relu", name="dense_64"),
+        layers.Dropout(dropout, name="dropout_2"),
+    ]
+
+
+def _cnn(dropout: float, width: int) -> list[layers.Layer]:
+    def block(filters: int, name: str) -> list[layers.Layer]:
+        return [
+            layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv1"),
+            layers.BatchNormalization(momentum=0.9, name=f"{name}_bn1"),
+            layers.Activation("relu", name=f"{name}_relu1"),
+            layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2"),
+            layers.BatchNormalization(momentum=0.9, name=f"{name}_bn2"),
+            layers.Activation("relu", name=f"{name}_relu2"),
+            layers.MaxPooling2D(name=f"{name}_pool"),
+        ]
+
+    return [
+        layers.Reshape((28, 28, 1), name="add_channel"),
+        *block(width, "block1"),
+        *block(2 * width, "block2"),
+        layers.Flatten(name="flatten"),
+        layers.Dropout(dropout, name="dropout_1"),
+        layers.Dense(128, activation="relu", name="dense_128"),
+        layers.Dropout(dropout, name="dropout_2"),
+    ]
+
+
+def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3, steps_per_execution: int = 1,
+                  jit_compile: bool | str = "auto") -> keras.Model:
+    """Compile ``model`` with Adam and sparse categorical cross-entropy.
+
+    Args:
+        model: The model to compile (in place).
+        learning_rate: Adam's learning rate.
+        steps_per_execution: Batches run per call into the compiled graph.
+        jit_compile: Whether XLA compiles the train step (``"auto"``: Keras decides).
+
+    Returns:
+        The same model, compiled.
+    """
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def build_model(arch: Arch = "cnn", dropout: float = 0.3,
+                learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+                seed: int | None = None, width: int = 16, steps_per_execution: int = 1,
+                jit_compile: bool | str = "auto") -> keras.Model:
+    """Build and compile a digit classifier.
+
+    Args:
+        arch: ``"mlp"`` for the dense 784-128-64-10 network or ``"cnn"`` for the convnet.
+        dropout: Dropout rate in [0, 0.9).
+        learning_rate: Adam's learning rate, or a schedule.
+        seed: Seed for weight initialisation (``None``: random).
+        width: Filters in the CNN's first block; the second block has twice as many.
+        steps_per_execution: Batches per compiled call (see :func:`compile_model`).
+        jit_compile: XLA compilation of the train step.
+
+    Returns:
+        A compiled ``keras.Sequential`` mapping (N, 28, 28) images to (N, 10) probabilities.
+
+    Raises:
+        ValueError: Unknown architecture or dropout out of range.
+    """
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
+    if not 0.0 <= dropout < 0.9:
+        raise ValueError(f"dropout must be in [0, 0.9), got {dropout}")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    body = _mlp(dropout) if arch == "mlp" else _cnn(dropout, width)
+    model = keras.Sequential(
+        [keras.Input((28, 28), name="image"), *body, layers.Dense(10, activation="softmax", name="probabilities")],
+        name=f"digit_{arch}",
+    )
+    return compile_model(model, learning_rate, steps_per_execution, jit_compile)
+
+
+def model_summary(model: keras.Model) -> str:
+    """Return Keras' layer summary of ``model`` as plain text."""
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        model.summary(line_length=90, print_fn=lambda line, line_break=True: print(line))
+    return buffer.getvalue()

@@ -1,0 +1,91 @@
+"""Command line: train a digit model and save it with its card.
+
+Example (this is how ``models/default.keras`` is rebuilt)::
+
+    MNIST_DIR=../shared/mnist python -m core.train --arch cnn --epochs 12 \\
+        --batch-size 128 --dropout 0.3 --augment --out models/default.keras
+
+Prints one line per epoch and, last, ``test_accuracy=0.XXXX``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shlex
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from core.training import TrainConfig
+
+    d = TrainConfig()
+    p = argparse.ArgumentParser(prog="python -m core.train", description="Train an MNIST digit classifier.")
+    p.add_argument("--arch", choices=["mlp", "cnn"], default=d.arch)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--dropout", type=float, default=d.dropout)
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate)
+    p.add_argument("--schedule", choices=["constant", "cosine"], default=d.schedule)
+    p.add_argument("--augment", action="store_true", help="random rotation, shift, zoom, shear and stroke thickness")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--train-size", type=int, default=None, help="training images (default: all but the validation set)")
+    p.add_argument("--val-size", type=int, default=d.val_size)
+    p.add_argument("--width", type=int, default=d.width, help="CNN filters in the first block")
+    p.add_argument("--out", type=Path, default=None, help="where to save the .keras model (with a .json card)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, train, print progress, save. Returns the exit code."""
+    args = _parser().parse_args(argv)
+    from core.data import MnistUnavailableError
+    from core.storage import save_model
+    from core.training import EpochUpdate, TrainConfig, train
+
+    config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
+                         learning_rate=args.learning_rate, schedule=args.schedule, augment=args.augment,
+                         seed=args.seed, train_size=args.train_size, val_size=args.val_size, width=args.width)
+    try:
+        config.validate()
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    def on_epoch(u: EpochUpdate) -> None:
+        print(f"epoch {u.epoch + 1}/{u.epochs}  loss={u.loss:.4f}  accuracy={u.accuracy:.4f}  "
+              f"val_loss={u.val_loss:.4f}  val_accuracy={u.val_accuracy:.4f}  elapsed={u.elapsed:.1f}s", flush=True)
+
+    try:
+        result = train(config, on_epoch=on_epoch)
+    except MnistUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"test_loss={result.test_loss:.4f}  trained {result.epochs_completed:g} epochs in {result.duration:.1f}s "
+          f"({result.samples_per_second:.0f} samples/s)", flush=True)
+    if args.out is not None:
+        import tensorflow as tf
+
+        card = {
+            "name": args.out.stem,
+            "config": config.to_dict(),
+            "test_accuracy": round(result.test_accuracy, 4),
+            "test_loss": round(result.test_loss, 4),
+            "history": result.history,
+            "train_seconds": round(result.duration, 1),
+            "command": "python -m core.train " + shlex.join(sys.argv[1:] if argv is None else argv),
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "tensorflow": tf.__version__,
+        }
+        save_model(result.model, args.out, card)
+        print(f"saved {args.out}", flush=True)
+    print(f"test_accuracy={result.test_accuracy:.4f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

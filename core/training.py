@@ -1,0 +1,540 @@
+"""Train digit classifiers fast, with live progress hooks and a stop that works.
+
+:func:`train` runs ``model.fit`` on an in-memory ``tf.data`` pipeline (the
+dataset is held once per process as a tensor; batches are gathered by index,
+never copied per epoch), runs several batches per call into the compiled graph
+(``steps_per_execution``) so Python is not on the per-batch path, and reports
+through a small Keras callback (:class:`ProgressCallback`) that calls plain
+Python hooks. A :class:`StopSignal` is checked inside the input pipeline, so
+training ends within one batch of ``stop.set()``, even in the middle of a
+group of batches.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+from core.data import load_mnist, split_validation
+from core.inference import predict_proba
+from core.model import build_model
+
+__all__ = [
+    "TrainConfig",
+    "BatchUpdate",
+    "EpochUpdate",
+    "TrainResult",
+    "StopSignal",
+    "ProgressCallback",
+    "augment_batch",
+    "evaluate",
+    "predict_dataset",
+    "scores",
+    "steps_per_execution_for",
+    "train",
+]
+
+Split = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run.
+
+    Attributes:
+        arch: ``"mlp"`` or ``"cnn"``.
+        epochs: Passes over the training subset (1-30).
+        batch_size: Images per gradient step (16-1024).
+        dropout: Dropout rate (0-0.7).
+        learning_rate: Adam's learning rate (1e-4 to 1e-2).
+        schedule: ``"constant"`` or ``"cosine"`` (decays to 5% over the run).
+        augment: Random rotations, shifts, zoom, shear and stroke thickness.
+        seed: Random seed for weights, shuffling and augmentation.
+        train_size: Number of training images (``None``: all 50,000 that are
+            left after the validation split).
+        val_size: The last ``val_size`` training images are the validation set.
+        width: Filters in the CNN's first block (the second has twice as many).
+    """
+
+    arch: str = "cnn"
+    epochs: int = 5
+    batch_size: int = 128
+    dropout: float = 0.3
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    augment: bool = False
+    seed: int = 0
+    train_size: int | None = None
+    val_size: int = 10000
+    width: int = 16
+
+    #: Allowed ranges, also used by the Train page's widgets.
+    LIMITS = {
+        "epochs": (1, 30),
+        "batch_size": (16, 1024),
+        "dropout": (0.0, 0.7),
+        "learning_rate": (1e-4, 1e-2),
+        "seed": (0, 2**31 - 1),
+        "train_size": (100, 60000),
+        "val_size": (0, 20000),
+        "width": (4, 64),
+    }
+
+    def validate(self) -> "TrainConfig":
+        """Check every field; return ``self`` or raise ``ValueError`` naming the bad one."""
+        from core.model import ARCHITECTURES
+
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"Architecture must be one of {', '.join(ARCHITECTURES)}; got {self.arch!r}.")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"Schedule must be constant or cosine; got {self.schedule!r}.")
+        for name, (low, high) in self.LIMITS.items():
+            value = getattr(self, name)
+            if value is None and name == "train_size":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ValueError(f"{name.replace('_', ' ').capitalize()} must be between {low:g} and {high:g}; got {value!r}.")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as a plain dict (JSON-friendly)."""
+        return asdict(self)
+
+    @classmethod
+    def from_strings(cls, params: Mapping[str, str], base: "TrainConfig | None" = None) -> tuple["TrainConfig", list[str]]:
+        """Build a config from untrusted strings (URL query parameters).
+
+        Unknown keys are ignored; unparsable or out-of-range values are
+        replaced by the base value and reported.
+
+        Args:
+            params: Field name to string value.
+            base: Defaults for anything missing or invalid (``TrainConfig()``).
+
+        Returns:
+            ``(config, problems)``: a valid config and a message per rejected value.
+        """
+        config = base or cls()
+        problems: list[str] = []
+        for f in fields(cls):
+            if f.name not in params:
+                continue
+            raw = str(params[f.name]).strip()
+            current = getattr(config, f.name)
+            try:
+                if f.name == "augment":
+                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                        raise ValueError
+                    value: Any = raw.lower() in ("1", "true", "yes", "on")
+                elif f.name in ("arch", "schedule"):
+                    value = raw.lower()
+                elif f.name == "train_size" and raw.lower() in ("", "all", "none"):
+                    value = None
+                elif isinstance(current, float) or f.name in ("dropout", "learning_rate"):
+                    value = float(raw)
+                    if not math.isfinite(value):
+                        raise ValueError
+                else:
+                    value = int(raw)
+                replace(config, **{f.name: value}).validate()
+                config = replace(config, **{f.name: value})
+            except (ValueError, TypeError) as exc:
+                detail = str(exc) if str(exc) else f"{raw!r} is not a valid value"
+                problems.append(f"Ignored {f.name}={raw!r}: {detail}")
+        return config, problems
+
+
+@dataclass(frozen=True)
+class BatchUpdate:
+    """Progress within an epoch, sent to ``on_batch`` hooks.
+
+    Attributes:
+        epoch: 0-based epoch index.
+        epochs: Planned number of epochs.
+        batch: Batches done in this epoch.
+        batches: Batches per epoch.
+        loss: Running mean training loss of this epoch.
+        accuracy: Running mean training accuracy of this epoch.
+        elapsed: Seconds since training started.
+    """
+
+    epoch: int
+    epochs: int
+    batch: int
+    batches: int
+    loss: float
+    accuracy: float
+    elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        """Fraction of the whole run done, in [0, 1]."""
+        return min(1.0, (self.epoch + self.batch / max(1, self.batches)) / max(1, self.epochs))
+
+
+@dataclass(frozen=True)
+class EpochUpdate:
+    """Metrics at the end of an epoch, sent to ``on_epoch`` hooks.
+
+    Attributes:
+        epoch: 0-based epoch index.
+        epochs: Planned number of epochs.
+        loss: Mean training loss over the epoch.
+        accuracy: Mean training accuracy over the epoch.
+        val_loss: Validation loss (``nan`` without a validation set or when stopped mid-epoch).
+        val_accuracy: Validation accuracy (likewise).
+        elapsed: Seconds since training started.
+        complete: ``False`` when the epoch was cut short by a stop.
+    """
+
+    epoch: int
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float
+    val_accuracy: float
+    elapsed: float
+    complete: bool = True
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        model: The trained model (as trained so far, if stopped).
+        config: The configuration used.
+        history: Per-epoch lists: ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
+        test_loss: Loss on the 10,000 test images.
+        test_accuracy: Accuracy on the test images.
+        stopped_early: Whether a stop ended the run before the last epoch.
+        epochs_completed: Epochs done, fractional when stopped mid-epoch.
+        duration: Wall-clock seconds spent in ``fit``.
+        samples_per_second: Training throughput.
+        batch_history: Every batch report, in order.
+        test_probabilities: (N, 10) test-set probabilities (for confusion matrices and galleries).
+    """
+
+    model: keras.Model
+    config: TrainConfig
+    history: dict[str, list[float]]
+    test_loss: float
+    test_accuracy: float
+    stopped_early: bool
+    epochs_completed: float
+    duration: float
+    samples_per_second: float
+    batch_history: list[BatchUpdate] = field(default_factory=list)
+    test_probabilities: np.ndarray | None = None
+
+
+class StopSignal:
+    """A stop flag seen both by Python and by the TensorFlow input pipeline.
+
+    ``set()`` can be called from any thread; the pipeline stops feeding
+    batches at once, so the running training step is the last one.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._variable: tf.Variable | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def variable(self) -> tf.Variable:
+        """The boolean ``tf.Variable`` the input pipeline reads."""
+        with self._lock:
+            if self._variable is None:
+                self._variable = tf.Variable(self._event.is_set(), trainable=False, dtype=tf.bool)
+            return self._variable
+
+    def set(self) -> None:
+        """Ask training to stop."""
+        self._event.set()
+        with self._lock:
+            if self._variable is not None:
+                self._variable.assign(True)
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._event.is_set()
+
+
+def steps_per_execution_for(arch: str, batch_size: int, width: int = 16, target_seconds: float = 0.1) -> int:
+    """Batches per compiled call so that one call takes about ``target_seconds`` on a 2-core CPU.
+
+    Big enough to take Python off the per-batch path, small enough that the
+    live charts update several times a second (faster hardware only makes the
+    groups quicker).
+
+    Args:
+        arch: Architecture name.
+        batch_size: Batch size.
+        width: CNN width.
+        target_seconds: Wanted duration of one group.
+
+    Returns:
+        An integer in [1, 128].
+    """
+    samples_per_second = 40000.0 if arch == "mlp" else 2500.0 * (16.0 / width) ** 2
+    return int(np.clip(round(samples_per_second * target_seconds / batch_size), 1, 128))
+
+
+# --- data pipeline ---------------------------------------------------------
+
+_tensors: dict[int, tuple[Any, tf.Tensor]] = {}
+_tensors_lock = threading.Lock()
+
+
+def _as_tensor(array: np.ndarray) -> tf.Tensor:
+    """One tensor per array per process (MNIST is converted once, not per run)."""
+    key = id(array)
+    with _tensors_lock:
+        entry = _tensors.get(key)
+        if entry is not None and entry[0]() is array:
+            return entry[1]
+        with tf.device("/CPU:0"):
+            tensor = tf.constant(array)
+        _tensors[key] = (weakref.ref(array), tensor)
+        weakref.finalize(array, _tensors.pop, key, None)
+        return tensor
+
+
+def augment_batch(images: tf.Tensor, generator: tf.random.Generator, max_rotation: float = 12.0,
+                  max_shift: float = 2.0, zoom: float = 0.1, max_shear: float = 0.15) -> tf.Tensor:
+    """Randomly distort a batch of digits the way real handwriting varies.
+
+    Each image gets its own rotation, shear, zoom and shift (one bilinear
+    resampling) and a random stroke thickness (blend towards a 3×3 dilation
+    or erosion), so a model learns thick and thin, slanted and shifted digits.
+
+    Args:
+        images: (B, 28, 28) float32 in [0, 1].
+        generator: Source of randomness.
+        max_rotation: Degrees either way.
+        max_shift: Pixels either way.
+        zoom: Relative zoom either way.
+        max_shear: Shear factor either way.
+
+    Returns:
+        (B, 28, 28) float32 in [0, 1].
+    """
+    b = tf.shape(images)[0]
+    theta = generator.uniform([b], -max_rotation, max_rotation) * (math.pi / 180.0)
+    scale = generator.uniform([b], 1.0 - zoom, 1.0 + zoom)
+    shear = generator.uniform([b], -max_shear, max_shear)
+    dx = generator.uniform([b], -max_shift, max_shift)
+    dy = generator.uniform([b], -max_shift, max_shift)
+    cos, sin = tf.cos(theta) / scale, tf.sin(theta) / scale
+    # Output -> input map: in = M (out - c) + c - d, with M = R(theta) Shear / scale.
+    a0, a1 = cos, cos * shear - sin
+    b0, b1 = sin, sin * shear + cos
+    c = 14.0
+    a2 = c - a0 * c - a1 * c - dx
+    b2 = c - b0 * c - b1 * c - dy
+    zeros = tf.zeros_like(a0)
+    transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+    x = images[..., None]
+    x = tf.raw_ops.ImageProjectiveTransformV3(
+        images=x, transforms=transforms, output_shape=[28, 28], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT")
+    dilated = tf.nn.max_pool2d(x, 3, 1, "SAME")
+    eroded = -tf.nn.max_pool2d(-x, 3, 1, "SAME")
+    t = generator.uniform([b, 1, 1, 1], -0.6, 1.0)
+    x = tf.where(t > 0, x + t * (dilated - x), x - t * (eroded - x))[..., 0]
+    # Drawings reach the model with their strongest ink at 1; keep it so.
+    peak = tf.reduce_max(x, axis=[1, 2], keepdims=True)
+    return tf.clip_by_value(x / tf.maximum(peak, 1e-3), 0.0, 1.0)
+
+
+def _dataset(x: np.ndarray, y: np.ndarray, config: TrainConfig, stop: tf.Variable | None) -> tf.data.Dataset:
+    images, labels = _as_tensor(x), _as_tensor(y)
+    n = len(x)
+    # The training subset is a prefix of the arrays; gather by index batch by batch.
+    ds = tf.data.Dataset.range(n).shuffle(n, seed=config.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(config.batch_size)
+
+    def gather(idx: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        return tf.cast(tf.gather(images, idx), tf.float32) / 255.0, tf.cast(tf.gather(labels, idx), tf.int32)
+
+    ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    if config.augment:
+        generator = tf.random.Generator.from_seed(config.seed)
+        ds = ds.map(lambda a, b: (augment_batch(a, generator), b))
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if stop is not None:
+        # Checked as each batch is taken, after the prefetch buffer.
+        ds = ds.take_while(lambda a, b: tf.logical_not(stop))
+    return ds
+
+
+def predict_dataset(model: keras.Model, x: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    """Probabilities for uint8 images ``x``, in chunks (no float copy of the whole set).
+
+    Args:
+        model: A digit model.
+        x: (N, 28, 28) uint8 images.
+        chunk: Images per call.
+
+    Returns:
+        (N, 10) float32 probabilities.
+    """
+    if len(x) == 0:
+        return np.zeros((0, 10), np.float32)
+    return np.concatenate([predict_proba(model, x[i:i + chunk].astype(np.float32) / 255.0)
+                           for i in range(0, len(x), chunk)])
+
+
+def scores(probabilities: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Cross-entropy loss and accuracy of ``probabilities`` against labels ``y``; ``(nan, nan)`` if empty."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    labels = np.asarray(y, dtype=np.int64)
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.log(picked).mean()), float((probabilities.argmax(1) == labels).mean())
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of ``model`` on uint8 images ``x`` with labels ``y``.
+
+    Args:
+        model: A digit model.
+        x: (N, 28, 28) uint8 images.
+        y: (N,) labels.
+
+    Returns:
+        ``(loss, accuracy)``; ``(nan, nan)`` for an empty set.
+    """
+    return scores(predict_dataset(model, x), y)
+
+
+class ProgressCallback(keras.callbacks.Callback):
+    """Keras callback that forwards progress to plain Python hooks.
+
+    Args:
+        batches: Batches per epoch.
+        epochs: Planned epochs.
+        on_batch: Called with a :class:`BatchUpdate` after each group of batches.
+        on_epoch: Called with an :class:`EpochUpdate` after each epoch.
+        stop: Stop signal; when set, ``fit`` ends after the current batch.
+        validation: ``(x, y)`` uint8 validation data, evaluated after each full epoch.
+    """
+
+    def __init__(self, batches: int, epochs: int,
+                 on_batch: Callable[[BatchUpdate], None] | None = None,
+                 on_epoch: Callable[[EpochUpdate], None] | None = None,
+                 stop: StopSignal | threading.Event | None = None,
+                 validation: Split | None = None) -> None:
+        super().__init__()
+        self.batches, self.epochs = batches, epochs
+        self.on_batch, self.on_epoch, self.stop = on_batch, on_epoch, stop
+        self.validation = validation
+        self.history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
+        self.batch_history: list[BatchUpdate] = []
+        self.started = time.perf_counter()
+        self.epoch = 0
+        self.last_batch = 0
+        self.batches_done = 0
+        self.partial_epoch = False
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.epoch, self.last_batch = epoch, 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        done = min(batch + 1, self.batches)
+        self.batches_done += done - self.last_batch
+        self.last_batch = done
+        update = BatchUpdate(self.epoch, self.epochs, done, self.batches, float(logs.get("loss", np.nan)),
+                             float(logs.get("accuracy", np.nan)), time.perf_counter() - self.started)
+        self.batch_history.append(update)
+        if self.on_batch is not None:
+            self.on_batch(update)
+        if self.stop is not None and self.stop.is_set():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        complete = self.last_batch >= self.batches
+        self.partial_epoch = not complete
+        val_loss, val_acc = float("nan"), float("nan")
+        if complete and self.validation is not None and len(self.validation[0]):
+            val_loss, val_acc = evaluate(self.model, *self.validation)
+        values = {"loss": float(logs.get("loss", np.nan)), "accuracy": float(logs.get("accuracy", np.nan)),
+                  "val_loss": val_loss, "val_accuracy": val_acc}
+        for key, value in values.items():
+            self.history[key].append(value)
+        if self.on_epoch is not None:
+            self.on_epoch(EpochUpdate(epoch, self.epochs, elapsed=time.perf_counter() - self.started,
+                                      complete=complete, **values))
+
+
+def train(config: TrainConfig,
+          on_batch: Callable[[BatchUpdate], None] | None = None,
+          on_epoch: Callable[[EpochUpdate], None] | None = None,
+          stop: StopSignal | threading.Event | None = None,
+          data: tuple[Split, Split] | None = None,
+          steps_per_execution: int | None = None,
+          jit_compile: bool | str = "auto") -> TrainResult:
+    """Train a fresh model as ``config`` says, reporting progress as it goes.
+
+    Args:
+        config: What to train.
+        on_batch: Hook called after each group of batches (several per second).
+        on_epoch: Hook called after each epoch, with validation metrics.
+        stop: Set it (from any thread) to end training within one batch; the
+            model is kept as trained so far.
+        data: ``((x_train, y_train), (x_test, y_test))`` uint8 arrays; default
+            :func:`core.data.load_mnist`. The validation set is the last
+            ``config.val_size`` training images.
+        steps_per_execution: Batches per compiled call (default: about 0.1 s of work).
+        jit_compile: XLA-compile the train step (``"auto"``: Keras decides;
+            on CPU that is off, which ``python -m bench.training`` shows is faster there).
+
+    Returns:
+        A :class:`TrainResult` with the model, history and test metrics.
+
+    Raises:
+        ValueError: The config is invalid.
+        core.data.MnistUnavailableError: No data and MNIST cannot be found.
+    """
+    config.validate()
+    (x_all, y_all), (x_test, y_test) = data if data is not None else load_mnist()
+    val_size = min(config.val_size, len(x_all) - 1)
+    (x_train, y_train), validation = split_validation(x_all, y_all, val_size, config.train_size)
+    batches = math.ceil(len(x_train) / config.batch_size)
+    spe = steps_per_execution or steps_per_execution_for(config.arch, config.batch_size, config.width)
+    spe = max(1, min(spe, batches))
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
+    if config.schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, batches * config.epochs, alpha=0.05)
+    model = build_model(config.arch, config.dropout, learning_rate, seed=config.seed,
+                        width=config.width, steps_per_execution=spe, jit_compile=jit_compile)
+    signal = stop if isinstance(stop, StopSignal) else None
+    dataset = _dataset(x_train, y_train, config, signal.variable if signal is not None else None)
+    callback = ProgressCallback(batches, config.epochs, on_batch, on_epoch, stop, validation)
+    started = time.perf_counter()
+    if not (stop is not None and stop.is_set()):
+        model.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[callback])
+    duration = time.perf_counter() - started
+    test_probabilities = predict_dataset(model, x_test)
+    test_loss, test_accuracy = scores(test_probabilities, y_test)
+    epochs_done = len(callback.history["loss"]) - (1 - callback.last_batch / batches if callback.partial_epoch else 0)
+    return TrainResult(
+        model=model, config=config, history=callback.history, test_loss=test_loss, test_accuracy=test_accuracy,
+        stopped_early=bool(stop is not None and stop.is_set() and epochs_done < config.epochs),
+        epochs_completed=max(0.0, float(epochs_done)), duration=duration,
+        samples_per_second=callback.batches_done * config.batch_size / max(duration, 1e-9),
+        batch_history=callback.batch_history, test_probabilities=test_probabilities,
+    )

@@ -1,0 +1,1 @@
+"""Streamlit pages of Digit Studio (routed by ``app.py`` with ``st.navigation``)."""

@@ -1,0 +1,167 @@
+"""What several pages share: per-session state, cached models, the active model.
+
+Models loaded from disk are cached with ``st.cache_resource``: one read-only
+copy per process, used only for inference. Models trained in a session live
+in that session's state and are never shared.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import streamlit as st
+
+from core.storage import DEFAULT_MODEL, MODELS_DIR
+
+DEFAULT_PATH = MODELS_DIR / f"{DEFAULT_MODEL}.keras"
+#: A session whose browser has been gone this long no longer needs its training.
+DISCONNECT_GRACE_SECONDS = 60.0
+
+
+@dataclass
+class Run:
+    """A finished training run of this session.
+
+    Attributes:
+        number: 1-based run number within the session.
+        result: What ``core.training.train`` returned.
+        state: ``"done"`` or ``"stopped"``.
+        download: The ``.keras`` bytes, made on first request.
+    """
+
+    number: int
+    result: object
+    state: str
+    download: bytes | None = None
+
+    @property
+    def label(self) -> str:
+        """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
+        c = self.result.config
+        stopped = " (stopped)" if self.state == "stopped" else ""
+        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
+
+
+@dataclass
+class SessionData:
+    """Everything one browser session owns.
+
+    Attributes:
+        job: The training job in progress (or just finished), if any.
+        runs: Finished runs, oldest first.
+        active: Which model the Draw page uses: ``"default"``, ``"run:N"`` or ``"saved:NAME"``.
+        notice: A one-off message to show on the next page render.
+    """
+
+    job: object | None = None
+    runs: list[Run] = field(default_factory=list)
+    active: str = "default"
+    notice: str | None = None
+
+
+def session() -> SessionData:
+    """This browser session's data (created on first use)."""
+    if "digit_studio" not in st.session_state:
+        st.session_state["digit_studio"] = SessionData()
+    return st.session_state["digit_studio"]
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def load_cached_model(path: str, mtime: float):
+    """Load a model file once per process (read-only: inference only).
+
+    ``mtime`` is part of the cache key, so a re-saved file is loaded afresh.
+    """
+    from core.inference import load_model
+
+    return load_model(path)
+
+
+def load_file_model(path: Path):
+    """The cached model at ``path``; raises ``ModelLoadError`` with a clear message."""
+    from core.inference import ModelLoadError
+
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        raise ModelLoadError(f"No model file at {path}.") from None
+    return load_cached_model(str(path), mtime)
+
+
+def run_by_number(number: int) -> Run | None:
+    """This session's run with that number, if any."""
+    return next((r for r in session().runs if r.number == number), None)
+
+
+def active_model() -> tuple[object | None, str, str | None]:
+    """The model the Draw page should use.
+
+    Returns:
+        ``(model, label, problem)``: falls back to the bundled default (with
+        ``problem`` saying why) when the chosen model is gone or broken;
+        ``model`` is None only if even the default cannot be loaded.
+    """
+    from core.inference import ModelLoadError
+
+    data = session()
+    problem = None
+    if data.active.startswith("run:"):
+        run = run_by_number(int(data.active[4:]))
+        if run is not None:
+            return run.result.model, run.label, None
+        problem = "That training run is no longer available."
+    elif data.active.startswith("saved:"):
+        name = data.active[6:]
+        try:
+            return load_file_model(MODELS_DIR / f"{name}.keras"), f"Saved model “{name}”", None
+        except ModelLoadError as exc:
+            problem = f"Could not use saved model “{name}”: {exc}"
+    try:
+        model = load_file_model(DEFAULT_PATH)
+    except ModelLoadError as exc:
+        return None, "none", f"{problem + ' ' if problem else ''}The bundled model cannot be loaded either: {exc}"
+    if problem:
+        data.active = "default"
+        problem += " Using the bundled default model instead."
+    return model, "Bundled default model", problem
+
+
+def session_alive_check() -> Callable[[], bool] | None:
+    """A callable telling whether this browser session is still connected.
+
+    It stays True through short disconnections (flaky Wi-Fi) and turns False
+    once the session has been gone for :data:`DISCONNECT_GRACE_SECONDS`.
+    Returns None outside a real server (tests).
+    """
+    try:
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is None or not Runtime.exists():
+            return None
+        runtime, session_id = Runtime.instance(), ctx.session_id
+    except Exception:  # noqa: BLE001 - no runtime, no check
+        return None
+    gone_since: list[float] = []
+
+    def alive() -> bool:
+        if runtime.is_active_session(session_id):
+            gone_since.clear()
+            return True
+        if not gone_since:
+            gone_since.append(time.monotonic())
+        return time.monotonic() - gone_since[0] < DISCONNECT_GRACE_SECONDS
+
+    return alive
+
+
+def show_notice() -> None:
+    """Show and clear a one-off notice left by a previous action."""
+    data = session()
+    if data.notice:
+        st.success(data.notice)
+        data.notice = None
