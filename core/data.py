@@ -18,6 +18,8 @@ import gzip
 import os
 import struct
 import threading
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +81,7 @@ def read_idx(path: str | os.PathLike[str], expect_magic: int | None = None) -> n
             raw = gzip.decompress(raw)
     except FileNotFoundError:
         raise MnistUnavailableError(f"MNIST file not found: {path}. {HOW_TO}") from None
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise MnistUnavailableError(f"Cannot read MNIST file {path}: {exc}. {HOW_TO}") from None
     if len(raw) < 4:
         raise MnistUnavailableError(f"{path} is not an IDX file (only {len(raw)} bytes). {HOW_TO}")
@@ -159,7 +161,7 @@ def _load_npz(path: Path) -> tuple[Split, Split]:
         with np.load(path, allow_pickle=False) as f:
             train = (np.asarray(f["x_train"], np.uint8), np.asarray(f["y_train"], np.uint8))
             test = (np.asarray(f["x_test"], np.uint8), np.asarray(f["y_test"], np.uint8))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise MnistUnavailableError(f"Cannot read {path}: {exc}. {HOW_TO}") from None
     return _check_pair(*train, "train", str(path)), _check_pair(*test, "test", str(path))
 

@@ -23,6 +23,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.inference import warm_up
 from core.training import BatchUpdate, EpochUpdate, StopSignal, TrainConfig, TrainResult, train
 
 __all__ = ["JobState", "Snapshot", "TrainingJob", "TrainingSlots", "SLOTS", "default_limit", "loss_curve"]
@@ -285,6 +286,8 @@ class TrainingJob:
             kwargs = {"data": self.data} if self.data is not None else {}
             result = self.train_fn(self.config, on_batch=self._on_batch, on_epoch=self._on_epoch,
                                    stop=self.stop_signal, **kwargs)
+            if result.model is not None:
+                warm_up(result.model)  # compile inference here, not on the Draw page's first stroke
             self._finish(JobState.STOPPED if result.stopped_early else JobState.DONE, result=result)
         except BaseException as exc:  # noqa: BLE001 - report every failure to the page
             self._finish(JobState.FAILED, error=_friendly_error(exc))

@@ -15,6 +15,10 @@ from typing import Literal
 import keras
 from keras import layers
 
+from core.runtime import configure_tensorflow
+
+configure_tensorflow()
+
 __all__ = ["ARCHITECTURES", "build_model", "compile_model", "model_summary"]
 
 Arch = Literal["mlp", "cnn"]

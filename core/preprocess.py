@@ -145,10 +145,16 @@ def _ink_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 def _clean_mask(ink: np.ndarray) -> np.ndarray:
     """Binary ink mask with isolated specks (noise, scan dust) removed."""
     mask = ink > _INK_THRESHOLD
-    if min(ink.shape) >= 64 and mask.any():
-        pil = Image.fromarray(mask.astype(np.uint8) * 255)
-        mask = np.asarray(pil.filter(ImageFilter.MedianFilter(3))) > 127
-    return mask
+    bbox = _ink_bbox(mask)
+    if min(ink.shape) < 64 or bbox is None:
+        return mask
+    # A 3×3 median is all zeros away from the ink, so filter only around it.
+    top, left = max(0, bbox[0] - 2), max(0, bbox[1] - 2)
+    bottom, right = min(mask.shape[0], bbox[2] + 2), min(mask.shape[1], bbox[3] + 2)
+    pil = Image.fromarray(mask[top:bottom, left:right].astype(np.uint8) * 255)
+    cleaned = np.zeros_like(mask)
+    cleaned[top:bottom, left:right] = np.asarray(pil.filter(ImageFilter.MedianFilter(3))) > 127
+    return cleaned
 
 
 def _is_dot(mask: np.ndarray, bbox: tuple[int, int, int, int], shape: tuple[int, int]) -> bool:

@@ -91,6 +91,7 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; saved models are ordinary files
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# No web server to leave a core for: use them all (see core.runtime).
+os.environ.setdefault("DIGIT_STUDIO_TF_THREADS", "0")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,563 @@
+"""Workshop load test: many people drawing while a few train, against one app server.
+
+Starts the app on a free 127.0.0.1 port (``tests/e2e_support.AppServer``) with
+MNIST_DIR set, then drives it from headless Chromium (Debian's, via
+Playwright's async API; several pages per browser):
+
+* ``--sessions`` drawing sessions open /draw and, until ``--duration`` is up,
+  draw random digits (``bench.handwriting`` strokes at random sizes and
+  positions, one stroke at a time, waiting for the page to react to each
+  like a person would), read the prediction, reset the canvas, pause briefly
+  (``--think``) and start again;
+* ``--trainers`` training sessions open
+  /train?arch=ARCH&epochs=E&train_size=N, press "🚀 Train", keep the page
+  open while it updates live, and press Train again when a run finishes
+  (until the measurement ends).
+
+Measured: predictions, errors (timeouts, exceptions, Streamlit error
+elements, lost connections), accuracy against the drawn digit, the time from
+mouse-up at the end of a digit's last stroke to its new result appearing on
+screen (p50/p95/max), whether training ran during the measurement (and the
+queue messages seen), the peak resident memory of the server's process tree,
+and the CPU used by server and browsers. Run::
+
+    python -m bench.workshop [--sessions 20] [--trainers 2] [--duration 90]
+
+Everything is bounded in count and time and talks only to 127.0.0.1. Note
+that the browsers run on the same machine as the server, so on a small
+machine they compete with it for CPU; the report shows how much CPU each side
+used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.e2e_support import (  # noqa: E402
+    ARTIFACTS,
+    AppServer,
+    AsyncDrawPage,
+    CHROMIUM_ARGS,
+    ERROR_ELEMENTS,
+    find_chromium,
+    random_digit_strokes,
+)
+
+QUEUE_TEXT = "Waiting for a free trainer"
+TRAIN_BUTTON = "🚀 Train"
+
+
+# ---------------------------------------------------------------------------
+# bookkeeping
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One drawn digit."""
+
+    session: int
+    digit: int
+    strokes: int
+    height: float
+    released: float  #: monotonic time of the last mouse-up
+    latency: float | None  #: seconds to the new result on screen; None = timeout
+    stroke_latencies: list[float | None]
+    predicted: str | None
+
+
+@dataclass
+class Stats:
+    samples: list[Sample] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    open_times: list[float] = field(default_factory=list)
+    #: trainer observations: (monotonic time, session, "queued" | "training" | "done" | "idle")
+    train_obs: list[tuple[float, int, str]] = field(default_factory=list)
+    queue_messages: set[str] = field(default_factory=set)
+    train_clicks: int = 0
+    train_finished: int = 0
+    train_accuracies: list[str] = field(default_factory=list)
+
+    def error(self, who: str, message: str) -> None:
+        line = f"{who}: {message}"
+        self.errors.append(line)
+        print(f"  ! {line}", flush=True)
+
+
+class MemoryMonitor(threading.Thread):
+    """Samples RSS and CPU time of a process tree (server or browsers) every ``interval`` s."""
+
+    def __init__(self, pids_fn, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.pids_fn = pids_fn
+        self.interval = interval
+        self.peak_rss = 0
+        self.peak_main_rss = 0
+        self.cpu_seconds: dict[int, float] = {}
+        self._stop_event = threading.Event()
+
+    def _tree(self):
+        import psutil
+
+        procs = []
+        for pid in self.pids_fn():
+            try:
+                p = psutil.Process(pid)
+                procs.append(p)
+                procs.extend(p.children(recursive=True))
+            except psutil.Error:
+                pass
+        return procs
+
+    def sample(self) -> None:
+        import psutil
+
+        total, main = 0, 0
+        roots = set(self.pids_fn())
+        for p in self._tree():
+            try:
+                rss = p.memory_info().rss
+                cpu = p.cpu_times()
+                self.cpu_seconds[p.pid] = cpu.user + cpu.system
+            except psutil.Error:
+                continue
+            total += rss
+            if p.pid in roots:
+                main += rss
+        self.peak_rss = max(self.peak_rss, total)
+        self.peak_main_rss = max(self.peak_main_rss, main)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.interval)
+
+    def cpu_total(self) -> float:
+        return sum(self.cpu_seconds.values())
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(5)
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
+
+
+# ---------------------------------------------------------------------------
+# sessions
+# ---------------------------------------------------------------------------
+
+
+async def drawing_session(i: int, context, base_url: str, args, stats: Stats, start: asyncio.Event,
+                          stop_at: list[float], ready: list[int], open_sem: asyncio.Semaphore) -> None:
+    who = f"draw#{i:02d}"
+    rng = np.random.default_rng(args.seed * 1000 + i)
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: stats.page_errors.append(f"{who}: {exc}"))
+    draw = AsyncDrawPage(page, base_url)
+    try:
+        async with open_sem:
+            t = time.monotonic()
+            await draw.open(timeout=args.page_timeout)
+            stats.open_times.append(time.monotonic() - t)
+        ready[0] += 1
+        await start.wait()
+        while time.monotonic() < stop_at[0]:
+            digit = int(rng.integers(10))
+            strokes = random_digit_strokes(digit, rng, min_height=args.min_height, max_height=args.max_height)
+            height = float(np.ptp(np.vstack(strokes)[:, 1]))
+            try:
+                timing = await draw.draw_digit(strokes, timeout=args.timeout, step_px=args.step_px)
+                snap = await draw.snapshot()
+            except Exception as exc:  # the page broke: count it, reload, go on
+                stats.error(who, f"{type(exc).__name__} while drawing: {str(exc).splitlines()[0][:200]}")
+                await _reopen(draw, args, stats, who)
+                continue
+            predicted = snap["prediction"]
+            stats.samples.append(Sample(i, digit, len(strokes), height, timing.released[-1], timing.latency,
+                                        timing.latencies, predicted))
+            problem = None
+            if timing.latency is None:
+                problem = f"no new result within {args.timeout:.0f}s of the last stroke (digit {digit})"
+            elif predicted is None:
+                problem = (f"result without a prediction for a drawn {digit} ({len(strokes)} strokes, "
+                           f"{height:.0f}px; script={snap['script']}, alerts={snap['alerts']})")
+            if problem:
+                stats.error(who, problem)
+                await _error_screenshot(page, stats, who)
+            if snap["errors"]:
+                stats.error(who, f"Streamlit error element: {snap['errors'][0][:200]}")
+            if snap["connection"] and snap["connection"] != "CONNECTED":
+                stats.error(who, f"connection state {snap['connection']}")
+            if args.screenshots and len(stats.samples) <= 3:
+                await page.screenshot(path=str(ARTIFACTS / f"workshop-draw-{len(stats.samples)}.png"))
+            try:
+                await draw.reset(timeout=args.timeout)
+            except Exception as exc:
+                stats.error(who, f"{type(exc).__name__} on reset: {str(exc).splitlines()[0][:200]}")
+                await _error_screenshot(page, stats, who)
+                await _reopen(draw, args, stats, who)
+                continue
+            await asyncio.sleep(float(rng.uniform(0.5, 1.5)) * args.think)
+    except Exception as exc:
+        stats.error(who, f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        try:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-failed.png"))
+        except Exception:
+            pass
+        ready[0] += 1  # never block the start barrier
+
+
+async def _error_screenshot(page, stats: Stats, who: str, limit: int = 12) -> None:
+    """A screenshot of the page for one of the first ``limit`` errors (test-artifacts/)."""
+    if len(stats.errors) > limit:
+        return
+    try:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"workshop-error{len(stats.errors):02d}-{who.replace('#', '')}.png"
+        await page.screenshot(path=str(path), timeout=15000)
+        print(f"    screenshot: {path}", flush=True)
+    except Exception:
+        pass
+
+
+async def _reopen(draw: AsyncDrawPage, args, stats: Stats, who: str) -> None:
+    try:
+        await draw.open(timeout=args.page_timeout)
+    except Exception as exc:
+        stats.error(who, f"could not reopen /draw: {type(exc).__name__}")
+        await asyncio.sleep(2)
+
+
+TRAIN_STATE_JS = """
+(args) => {
+  const [queueText, errorSel] = args;
+  const main = document.querySelector('[data-testid="stMain"]') || document.body;
+  const text = main.innerText || '';
+  const progress = document.querySelector('[data-testid="stProgress"]');
+  let queue = null;
+  for (const a of document.querySelectorAll('[data-testid="stAlert"]')) {
+    if ((a.innerText || '').includes(queueText)) { queue = a.innerText.trim(); break; }
+  }
+  const buttons = Array.from(document.querySelectorAll('button')).filter(b => (b.innerText || '').includes('Train') && (b.innerText || '').includes('🚀'));
+  const metric = Array.from(document.querySelectorAll('[data-testid="stMetric"]')).find(m => (m.innerText || '').includes('Test accuracy'));
+  const app = document.querySelector('[data-testid="stApp"]');
+  return {
+    queue: queue,
+    training: !!progress,
+    progress: progress ? progress.innerText.trim() : null,
+    trainEnabled: buttons.length > 0 && !buttons[0].disabled,
+    results: metric ? metric.innerText.replace(/\\s+/g, ' ').trim() : null,
+    runs: (text.match(/Run \\d+ · /g) || []).length,
+    errors: Array.from(document.querySelectorAll(errorSel)).map(e => (e.innerText || '').slice(0, 300)),
+    connection: app ? (app.getAttribute('data-test-connection-state') || '') : '',
+  };
+}
+"""
+
+
+async def training_session(i: int, context, base_url: str, args, stats: Stats, start: asyncio.Event,
+                           stop_at: list[float], ready: list[int], open_sem: asyncio.Semaphore) -> None:
+    who = f"train#{i}"
+    page = await context.new_page()
+    page.on("pageerror", lambda exc: stats.page_errors.append(f"{who}: {exc}"))
+    query = f"arch={args.arch}&epochs={args.epochs}&train_size={args.train_size}&seed={i}"
+    try:
+        async with open_sem:
+            await page.goto(f"{base_url}/train?{query}", wait_until="domcontentloaded",
+                            timeout=args.page_timeout * 1000)
+            button = page.get_by_role("button", name=TRAIN_BUTTON)
+            await button.wait_for(state="visible", timeout=args.page_timeout * 1000)
+        ready[0] += 1
+        await start.wait()
+        phase = "click"  # click -> submitted -> running -> (finished) -> click ...
+        clicked_at = 0.0
+        last_state = None
+        while time.monotonic() < stop_at[0]:
+            if phase == "click":
+                await page.get_by_role("button", name=TRAIN_BUTTON).click(timeout=args.page_timeout * 1000)
+                stats.train_clicks += 1
+                clicked_at = time.monotonic()
+                phase = "submitted"
+                print(f"  {who}: pressed Train ({query})", flush=True)
+            try:
+                st = await page.evaluate(TRAIN_STATE_JS, [QUEUE_TEXT, ERROR_ELEMENTS])
+            except Exception:
+                await asyncio.sleep(0.5)
+                continue
+            now = time.monotonic()
+            if st["queue"]:
+                stats.queue_messages.add(" ".join(st["queue"].split()))
+                state = "queued"
+            elif st["training"]:
+                state = "training"
+            else:
+                state = "idle"
+            stats.train_obs.append((now, i, state))
+            if state != last_state:
+                print(f"  {who}: {state}" + (f" — {st['queue'] or st['progress']}" if state != "idle" else ""),
+                      flush=True)
+                last_state = state
+            for e in st["errors"]:
+                stats.error(who, f"Streamlit error element: {e[:200]}")
+            if st["connection"] and st["connection"] != "CONNECTED":
+                stats.error(who, f"connection state {st['connection']}")
+            if phase == "submitted" and state in ("queued", "training"):
+                phase = "running"
+            elif phase == "running" and state == "idle" and st["trainEnabled"]:
+                stats.train_finished += 1
+                stats.train_accuracies.append(f"{who} after {now - clicked_at:.0f}s: {st['results']}")
+                print(f"  {who}: run finished after {now - clicked_at:.0f}s — {st['results']}", flush=True)
+                if args.screenshots:
+                    await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-done.png"),
+                                          full_page=True)
+                phase = "click" if args.repeat_training else "finished"
+            await asyncio.sleep(1.0)
+    except Exception as exc:
+        stats.error(who, f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        try:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-failed.png"))
+        except Exception:
+            pass
+        ready[0] += 1
+
+
+# ---------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------
+
+
+async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[int]) -> dict:
+    from playwright.async_api import async_playwright
+
+    chromium = find_chromium()
+    if chromium is None:
+        raise SystemExit("Chromium not found (/usr/bin/chromium or `chromium` on PATH)")
+    total = args.sessions + args.trainers
+    n_browsers = max(1, min(args.browsers, total))
+    info: dict = {}
+    async with async_playwright() as p:
+        browsers = [await p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+                    for _ in range(n_browsers)]
+        try:
+            # Chromium's processes are children of the Playwright driver: find them by parent.
+            browser_monitor_pids.extend(_browser_root_pids({server.pid}))
+            # Open the app's root once first (see the report: with a pages/ directory, Streamlit stays in its
+            # legacy pages mode until some session has run app.py).
+            ctx0 = await browsers[0].new_context(viewport={"width": 1280, "height": 900})
+            page0 = await ctx0.new_page()
+            t = time.monotonic()
+            await page0.goto(server.base_url + "/", wait_until="domcontentloaded", timeout=args.page_timeout * 1000)
+            await page0.get_by_role("link", name="Draw").first.wait_for(timeout=args.page_timeout * 1000)
+            info["home_load_s"] = time.monotonic() - t
+            await ctx0.close()
+
+            start = asyncio.Event()
+            stop_at = [float("inf")]
+            ready = [0]
+            open_sem = asyncio.Semaphore(args.open_concurrency)
+            tasks = []
+            for k in range(total):
+                browser = browsers[k % n_browsers]
+                ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+                ctx.set_default_timeout(args.page_timeout * 1000)
+                if k < args.trainers:
+                    coro = training_session(k + 1, ctx, server.base_url, args, stats, start, stop_at, ready, open_sem)
+                else:
+                    coro = drawing_session(k - args.trainers + 1, ctx, server.base_url, args, stats, start, stop_at,
+                                           ready, open_sem)
+                tasks.append(asyncio.create_task(coro))
+            t_open = time.monotonic()
+            deadline = t_open + args.page_timeout * (1 + total / max(1, args.open_concurrency))
+            while ready[0] < total and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            info["open_all_s"] = time.monotonic() - t_open
+            info["ready"] = ready[0]
+            print(f"  {ready[0]}/{total} sessions ready after {info['open_all_s']:.1f}s; measuring for "
+                  f"{args.duration:.0f}s", flush=True)
+            info["t_start"] = time.monotonic()
+            stop_at[0] = info["t_start"] + args.duration
+            start.set()
+            grace = args.timeout * 4 + 30
+            done, pending = await asyncio.wait(tasks, timeout=args.duration + grace)
+            for task in pending:
+                task.cancel()
+            info["t_end"] = time.monotonic()
+            info["stuck_sessions"] = len(pending)
+        finally:
+            for b in browsers:
+                try:
+                    await b.close()
+                except Exception:
+                    pass
+    return info
+
+
+def _browser_root_pids(exclude: set[int]) -> list[int]:
+    """PIDs of the Playwright driver processes started by this process (Chromium runs under them)."""
+    import psutil
+
+    me = psutil.Process()
+    return [c.pid for c in me.children(recursive=False) if c.pid not in exclude]
+
+
+def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mon: MemoryMonitor,
+           server_cpu0: float, elapsed: float) -> None:
+    t0, t1 = info.get("t_start", 0.0), info.get("t_start", 0.0) + args.duration
+    samples = [s for s in stats.samples if s.released >= t0]
+    ok = [s for s in samples if s.latency is not None]
+    lat_ms = [1000 * s.latency for s in ok]
+    all_strokes = [1000 * x for s in ok for x in s.stroke_latencies if x is not None]
+    predicted = [s for s in ok if s.predicted is not None]
+    correct = sum(1 for s in predicted if s.predicted == str(s.digit))
+    timeouts = sum(1 for s in samples if s.latency is None)
+
+    # When was some trainer training (progress bar) during the window?
+    training_times = sorted(t for t, _, st in stats.train_obs if st == "training")
+
+    def training_at(t: float) -> bool:
+        # observations are ~1 s apart per trainer: "training" if one was seen within 1.5 s
+        j = np.searchsorted(training_times, t)
+        near = [training_times[k] for k in (j - 1, j) if 0 <= k < len(training_times)]
+        return any(abs(x - t) <= 1.5 for x in near)
+
+    during = [1000 * s.latency for s in ok if training_at(s.released)]
+    idle = [1000 * s.latency for s in ok if not training_at(s.released)]
+    in_window = [t for t in training_times if t0 <= t <= t1]
+    training_seconds = 0.0
+    if in_window:
+        # union of 1 s observation slots
+        slots = {int(t - t0) for t in in_window}
+        training_seconds = float(len(slots))
+
+    print()
+    print("=== Digit Studio workshop benchmark ===")
+    print(f"sessions={args.sessions} trainers={args.trainers} duration_s={args.duration:.0f} "
+          f"browsers={min(args.browsers, args.sessions + args.trainers)} think_s={args.think:g} "
+          f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size}")
+    print(f"sessions_ready={info.get('ready', 0)}/{args.sessions + args.trainers} "
+          f"open_all_s={info.get('open_all_s', float('nan')):.1f} home_load_s={info.get('home_load_s', float('nan')):.1f}"
+          f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}")
+    print(f"predictions={len(predicted)}")
+    print(f"digits_drawn={len(samples)} predictions_per_min={len(predicted) / (args.duration / 60):.1f}")
+    print(f"errors={len(stats.errors)} timeouts={timeouts} page_js_errors={len(stats.page_errors)} "
+          f"stuck_sessions={info.get('stuck_sessions', 0)}")
+    print(f"accuracy={correct / len(predicted):.4f} ({correct}/{len(predicted)})" if predicted else "accuracy=nan")
+    print(f"latency_p50_ms={pct(lat_ms, 50):.0f}")
+    print(f"latency_p95_ms={pct(lat_ms, 95):.0f}")
+    print(f"latency_max_ms={max(lat_ms, default=float('nan')):.0f}")
+    print(f"latency_mean_ms={np.mean(lat_ms) if lat_ms else float('nan'):.0f} "
+          f"every_stroke_p50_ms={pct(all_strokes, 50):.0f} every_stroke_p95_ms={pct(all_strokes, 95):.0f} "
+          f"(n={len(all_strokes)})")
+    print(f"latency_while_training_p50_ms={pct(during, 50):.0f} latency_while_training_p95_ms={pct(during, 95):.0f} "
+          f"(n={len(during)})  latency_no_training_p50_ms={pct(idle, 50):.0f} "
+          f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})")
+    print(f"training_during_measurement={'yes' if in_window else 'no'} training_seconds_observed={training_seconds:.0f}"
+          f" train_clicks={stats.train_clicks} train_runs_finished={stats.train_finished}")
+    for acc in stats.train_accuracies:
+        print(f"  finished run: {acc}")
+    print(f"queue_messages_seen={len(stats.queue_messages)}")
+    for q in sorted(stats.queue_messages):
+        print(f"  queue message: {q}")
+    print(f"load_average_before={info.get('load_before', float('nan')):.2f} "
+          f"load_average_after={info.get('load_after', float('nan')):.2f} (1-minute, whole machine)")
+    print(f"server_peak_rss_mb={server_mon.peak_rss / 2**20:.0f} (main process {server_mon.peak_main_rss / 2**20:.0f})")
+    server_cpu = server_mon.cpu_total() - server_cpu0
+    print(f"server_cpu_s={server_cpu:.0f} browsers_cpu_s={browser_mon.cpu_total():.0f} wall_s={elapsed:.0f} "
+          f"cores={os.cpu_count()} browsers_peak_rss_mb={browser_mon.peak_rss / 2**20:.0f}")
+    by_digit = {}
+    for s in predicted:
+        hit, n = by_digit.get(s.digit, (0, 0))
+        by_digit[s.digit] = (hit + (s.predicted == str(s.digit)), n + 1)
+    print("accuracy_by_digit=" + " ".join(f"{d}:{h}/{n}" for d, (h, n) in sorted(by_digit.items())))
+    wrong = [f"{s.digit}->{s.predicted}({s.height:.0f}px)" for s in predicted if s.predicted != str(s.digit)]
+    if wrong:
+        print("misread=" + " ".join(wrong[:30]))
+    if stats.errors:
+        print("first errors:")
+        for e in stats.errors[:15]:
+            print(f"  {e}")
+    if stats.page_errors:
+        print("first page JS errors:")
+        for e in stats.page_errors[:5]:
+            print(f"  {e[:300]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.workshop", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=20, help="concurrent drawing sessions")
+    parser.add_argument("--trainers", type=int, default=2, help="concurrent training sessions")
+    parser.add_argument("--duration", type=float, default=90, help="measurement window in seconds")
+    parser.add_argument("--browsers", type=int, default=2, help="Chromium instances (sessions are spread over them)")
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="mean pause between digits in seconds (uniform 0.5-1.5x)")
+    parser.add_argument("--timeout", type=float, default=20, help="seconds to wait for a result after a stroke")
+    parser.add_argument("--page-timeout", type=float, default=120, help="seconds to wait for a page to load")
+    parser.add_argument("--open-concurrency", type=int, default=4, help="pages loading at the same time during setup")
+    parser.add_argument("--min-height", type=float, default=50, help="smallest digit height in canvas pixels")
+    parser.add_argument("--max-height", type=float, default=240, help="largest digit height in canvas pixels")
+    parser.add_argument("--step-px", type=float, default=6, help="pixels between mouse events along a stroke")
+    parser.add_argument("--arch", default="cnn", choices=["mlp", "cnn"])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train-size", type=int, default=20000)
+    parser.add_argument("--no-repeat-training", dest="repeat_training", action="store_false",
+                        help="train once per trainer session (default: press Train again when a run finishes)")
+    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "/work/shared/mnist")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--screenshots", action="store_true", help="save a few screenshots to test-artifacts/")
+    args = parser.parse_args(argv)
+    if args.sessions < 0 or args.trainers < 0 or args.sessions + args.trainers == 0:
+        parser.error("need at least one session")
+    args.duration = min(max(args.duration, 5.0), 1800.0)
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = {"MNIST_DIR": args.mnist_dir} if args.mnist_dir and Path(args.mnist_dir).is_dir() else {}
+    if not env:
+        print(f"warning: MNIST directory {args.mnist_dir!r} not found; the Train page will say MNIST is missing")
+    server = AppServer(env=env, log_path=ARTIFACTS / "workshop-server.log")
+    stats = Stats()
+    t_begin = time.monotonic()
+    print(f"starting the app on {server.base_url} (log: {server.log_path})", flush=True)
+    server.start(timeout=120)
+    server_mon = MemoryMonitor(lambda: [server.pid] if server.pid else [])
+    server_mon.sample()
+    server_cpu0 = server_mon.cpu_total()
+    server_mon.start()
+    browser_pids: list[int] = []
+    browser_mon = MemoryMonitor(lambda: list(browser_pids), interval=1.0)
+    browser_mon.start()
+    info: dict = {}
+    load_before = os.getloadavg()[0]
+    try:
+        info = asyncio.run(run(args, server, stats, browser_pids))
+        info["load_before"], info["load_after"] = load_before, os.getloadavg()[0]
+    except KeyboardInterrupt:
+        print("interrupted")
+    finally:
+        server_mon.sample()
+        server_mon.stop()
+        browser_mon.stop()
+        server.stop()
+    report(args, stats, info, server_mon, browser_mon, server_cpu0, time.monotonic() - t_begin)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

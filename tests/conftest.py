@@ -1,0 +1,42 @@
+"""Shared pytest fixtures for the Digit Studio test suite.
+
+Kept deliberately small: a fixture lives here only when several test modules
+need it. Module-specific helpers stay in their own test files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Silence TensorFlow's C++ start-up chatter in test output (no effect on behaviour).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """The real MNIST folder named by ``$MNIST_DIR``; skips the test when the variable is unset.
+
+    Tests that need the genuine 70,000 digits (shapes, first labels, accuracy
+    of the bundled model, training on real data) request this or :func:`mnist`.
+    """
+    value = os.environ.get("MNIST_DIR")
+    if not value:
+        pytest.skip("MNIST_DIR is not set (e.g. MNIST_DIR=/work/shared/mnist)")
+    return Path(value)
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_dir: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Real MNIST as ``((x_train, y_train), (x_test, y_test))``, loaded once per session.
+
+    Comes from :func:`core.data.load_mnist` with the real ``$MNIST_DIR``; the
+    arrays stay valid even when a test later clears ``core.data``'s cache.
+    They are read-only; copy before modifying.
+    """
+    from core.data import load_mnist
+
+    return load_mnist()

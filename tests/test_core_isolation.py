@@ -1,0 +1,69 @@
+"""core/ is plain Python: no streamlit anywhere, and the light modules stay light.
+
+The Draw page calls core.preprocess on every stroke and the data loader is
+used by command-line tools, so importing them must not pull in TensorFlow
+(seconds of start-up, hundreds of MB) or streamlit.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CORE = ROOT / "core"
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Top-level names of every module imported anywhere in a file (including inside functions)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in (
+                "import_module", "__import__"):
+            for arg in node.args[:1]:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    names.add(arg.value.split(".")[0])
+    return names
+
+
+CORE_FILES = sorted(CORE.rglob("*.py"))
+
+
+def test_core_has_python_files():
+    assert {"data.py", "preprocess.py", "training.py", "inference.py"} <= {p.name for p in CORE_FILES}
+
+
+@pytest.mark.parametrize("path", CORE_FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_never_imports_streamlit(path):
+    imported = _imported_modules(path)
+    assert "streamlit" not in imported, f"{path.relative_to(ROOT)} imports streamlit"
+    assert "st_canvas" not in imported and "streamlit_drawable_canvas" not in imported
+
+
+def test_scanner_sees_imports(tmp_path):
+    """Guard against the AST scan silently finding nothing."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("import os.path\nfrom streamlit import x\n"
+                      "def f():\n    import tensorflow as tf\n    importlib.import_module('keras.layers')\n")
+    assert _imported_modules(sample) >= {"os", "streamlit", "tensorflow", "keras"}
+
+
+def test_light_modules_do_not_import_tensorflow_or_streamlit():
+    code = (
+        "import json, sys\n"
+        "import core.preprocess, core.data, core.images, core.metrics\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
+        "print(json.dumps(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

@@ -1,0 +1,266 @@
+"""Tests for core.training: config validation and parsing, tiny training runs, stopping, augmentation."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+tf = pytest.importorskip("tensorflow")
+
+from core.inference import predict_proba  # noqa: E402
+from core.training import (  # noqa: E402
+    BatchUpdate,
+    EpochUpdate,
+    StopSignal,
+    TrainConfig,
+    augment_batch,
+    scores,
+    steps_per_execution_for,
+    train,
+)
+
+
+def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Easy, learnable 'digits': class k is a bright 4×4 block at a class-specific spot, plus noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n).astype(np.uint8)
+    x = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(y):
+        row, col = 4 + 8 * (label // 4), 2 + 6 * (label % 4)
+        x[i, row:row + 4, col:col + 4] = 255
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def synthetic_data():
+    """400 training images (the last 100 are validation) and 60 test images."""
+    return _synthetic(400, seed=0), _synthetic(60, seed=1)
+
+
+# --- TrainConfig ----------------------------------------------------------------------
+
+
+def test_default_config_is_valid():
+    config = TrainConfig()
+    assert config.validate() is config
+    assert config.to_dict()["arch"] == "cnn"
+
+
+@pytest.mark.parametrize("changes", [
+    {"epochs": 1}, {"epochs": 30}, {"batch_size": 16}, {"batch_size": 1024}, {"dropout": 0.0}, {"dropout": 0.7},
+    {"learning_rate": 1e-4}, {"learning_rate": 1e-2}, {"train_size": 100}, {"train_size": None},
+    {"val_size": 0}, {"width": 4}, {"arch": "mlp"}, {"schedule": "cosine"}, {"augment": True},
+])
+def test_validate_accepts(changes):
+    TrainConfig(**changes).validate()
+
+
+@pytest.mark.parametrize("changes, word", [
+    ({"epochs": 0}, "Epochs"), ({"epochs": 31}, "Epochs"), ({"batch_size": 8}, "Batch size"),
+    ({"batch_size": 2048}, "Batch size"), ({"dropout": -0.1}, "Dropout"), ({"dropout": 0.71}, "Dropout"),
+    ({"dropout": float("nan")}, "Dropout"), ({"learning_rate": 0.5}, "Learning rate"),
+    ({"learning_rate": 1e-6}, "Learning rate"), ({"train_size": 99}, "Train size"), ({"train_size": 60001}, "Train size"),
+    ({"val_size": -1}, "Val size"), ({"val_size": 20001}, "Val size"), ({"width": 2}, "Width"), ({"seed": -1}, "Seed"),
+    ({"epochs": True}, "Epochs"), ({"epochs": "5"}, "Epochs"), ({"arch": "resnet"}, "Architecture"),
+    ({"schedule": "step"}, "Schedule"),
+])
+def test_validate_rejects(changes, word):
+    with pytest.raises(ValueError, match=word):
+        TrainConfig(**changes).validate()
+
+
+def test_from_strings_valid_values():
+    config, problems = TrainConfig.from_strings({
+        "arch": " MLP ", "epochs": "3", "batch_size": "64", "dropout": "0.25", "learning_rate": "5e-4",
+        "schedule": "cosine", "augment": "yes", "seed": "7", "train_size": "all", "val_size": "500", "width": "8",
+    })
+    assert problems == []
+    assert config == TrainConfig(arch="mlp", epochs=3, batch_size=64, dropout=0.25, learning_rate=5e-4,
+                                 schedule="cosine", augment=True, seed=7, train_size=None, val_size=500, width=8)
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("1", True), ("true", True), ("On", True), ("0", False), ("false", False), ("no", False), ("OFF", False),
+])
+def test_from_strings_booleans(raw, expected):
+    config, problems = TrainConfig.from_strings({"augment": raw}, base=TrainConfig(augment=not expected))
+    assert problems == [] and config.augment is expected
+
+
+@pytest.mark.parametrize("raw", ["all", "ALL", "none", ""])
+def test_from_strings_all_train_size(raw):
+    config, problems = TrainConfig.from_strings({"train_size": raw}, base=TrainConfig(train_size=500))
+    assert problems == [] and config.train_size is None
+
+
+@pytest.mark.parametrize("key, raw", [
+    ("epochs", "abc"), ("epochs", "nan"), ("epochs", "1e9"), ("epochs", "-3"), ("epochs", "2.5"), ("epochs", "1000"),
+    ("batch_size", "0"), ("dropout", "nan"), ("dropout", "inf"), ("dropout", "-0.5"), ("dropout", "abc"),
+    ("learning_rate", "1e9"), ("learning_rate", "-1e-3"), ("train_size", "10"), ("train_size", "lots"),
+    ("augment", "maybe"), ("arch", "transformer"), ("schedule", "exp"), ("seed", "-1"), ("width", "1e9"),
+])
+def test_from_strings_garbage_is_reported_and_ignored(key, raw):
+    base = TrainConfig(arch="mlp", epochs=4)
+    config, problems = TrainConfig.from_strings({key: raw}, base=base)
+    assert config == base  # the base value is kept
+    assert len(problems) == 1
+    assert key in problems[0] and repr(raw.strip()) in problems[0]
+    config.validate()
+
+
+def test_from_strings_mixed_and_unknown_keys():
+    config, problems = TrainConfig.from_strings(
+        {"epochs": "2", "dropout": "lots", "colour": "blue", "__class__": "x", "batch_size": "32"})
+    assert config.epochs == 2 and config.batch_size == 32 and config.dropout == TrainConfig().dropout
+    assert len(problems) == 1 and "dropout" in problems[0]
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def test_steps_per_execution_bounds():
+    for arch in ("mlp", "cnn"):
+        for batch in (16, 128, 1024):
+            for width in (4, 16, 64):
+                spe = steps_per_execution_for(arch, batch, width)
+                assert isinstance(spe, int) and 1 <= spe <= 128
+    assert steps_per_execution_for("mlp", 16) == 128  # capped
+    assert steps_per_execution_for("cnn", 1024, width=64) == 1  # at least one
+    assert steps_per_execution_for("cnn", 32) >= steps_per_execution_for("cnn", 256)
+
+
+def test_batch_update_fraction():
+    assert BatchUpdate(0, 4, 5, 10, 1.0, 0.5, 1.0).fraction == pytest.approx(0.125)
+    assert BatchUpdate(3, 4, 10, 10, 1.0, 0.5, 1.0).fraction == 1.0
+    assert BatchUpdate(0, 1, 0, 0, 1.0, 0.5, 1.0).fraction == 0.0
+
+
+def test_scores():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], np.float32)
+    loss, accuracy = scores(probabilities, np.array([0, 1, 1]))
+    assert accuracy == pytest.approx(2 / 3)
+    assert loss == pytest.approx(-(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3, rel=1e-5)
+    assert all(math.isnan(v) for v in scores(np.zeros((0, 10)), np.zeros(0)))
+
+
+def test_augment_batch_keeps_shape_and_range():
+    x, _ = _synthetic(16, seed=3)
+    images = tf.constant(x.astype(np.float32) / 255.0)
+    images = tf.concat([images, tf.zeros((1, 28, 28))], axis=0)  # an empty image must not become NaN
+    out = augment_batch(images, tf.random.Generator.from_seed(0)).numpy()
+    assert out.shape == (17, 28, 28) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+    np.testing.assert_allclose(out[:16].max(axis=(1, 2)), 1.0, atol=1e-5)  # strongest ink stays 1
+    assert out[16].max() == 0.0
+    assert np.abs(out[:16] - images.numpy()[:16]).mean() > 0.01  # it did change the images
+    again = augment_batch(images, tf.random.Generator.from_seed(0)).numpy()
+    np.testing.assert_allclose(again, out, atol=1e-6)  # seeded: reproducible
+
+
+# --- training runs ------------------------------------------------------------------------
+
+
+def test_one_epoch_on_synthetic_data(synthetic_data):
+    batches: list[BatchUpdate] = []
+    epochs: list[EpochUpdate] = []
+    config = TrainConfig(arch="cnn", width=4, epochs=1, batch_size=32, val_size=100, augment=True,
+                         schedule="cosine", seed=1)
+    result = train(config, on_batch=batches.append, on_epoch=epochs.append, data=synthetic_data,
+                   steps_per_execution=2)
+    n_batches = math.ceil(300 / 32)  # 400 images minus 100 for validation
+    assert batches and len(batches) <= n_batches
+    assert batches[-1].batch == n_batches and batches[-1].batches == n_batches
+    assert [b.batch for b in batches] == sorted(b.batch for b in batches)
+    assert all(b.epoch == 0 and b.epochs == 1 and math.isfinite(b.loss) for b in batches)
+    assert result.batch_history == batches
+    assert len(epochs) == 1 and epochs[0].complete
+    assert math.isfinite(epochs[0].val_loss) and 0.0 <= epochs[0].val_accuracy <= 1.0
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert len(result.history[key]) == 1
+    assert result.history["val_accuracy"][0] == epochs[0].val_accuracy
+    assert result.stopped_early is False and result.epochs_completed == pytest.approx(1.0)
+    assert result.test_probabilities.shape == (60, 10)
+    np.testing.assert_allclose(result.test_probabilities.sum(axis=1), 1.0, atol=1e-4)
+    assert 0.0 <= result.test_accuracy <= 1.0 and math.isfinite(result.test_loss)
+    assert result.samples_per_second > 0 and result.config is config
+
+
+def test_mlp_learns_synthetic_digits(synthetic_data):
+    config = TrainConfig(arch="mlp", epochs=3, batch_size=16, val_size=100, learning_rate=3e-3, seed=0)
+    result = train(config, data=synthetic_data)
+    assert len(result.history["loss"]) == 3
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.test_accuracy > 0.8
+
+
+def test_one_epoch_on_real_mnist_subset(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    subset = ((x_train[:2500], y_train[:2500]), (x_test[:500], y_test[:500]))
+    epochs: list[EpochUpdate] = []
+    config = TrainConfig(arch="mlp", epochs=1, batch_size=32, dropout=0.1, learning_rate=3e-3, val_size=500, seed=0)
+    result = train(config, on_epoch=epochs.append, data=subset)
+    assert len(result.history["loss"]) == 1 and len(epochs) == 1
+    assert result.test_probabilities.shape == (500, 10)
+    assert result.test_accuracy > 0.75  # 2000 images, one epoch: about 0.86, far above chance (0.1)
+    assert epochs[0].val_accuracy > 0.75
+
+
+def test_stop_from_hook_after_first_group(synthetic_data):
+    stop = StopSignal()
+    seen: list[BatchUpdate] = []
+    epochs_seen: list[EpochUpdate] = []
+
+    def on_batch(update: BatchUpdate) -> None:
+        seen.append(update)
+        stop.set()
+
+    config = TrainConfig(arch="mlp", epochs=3, batch_size=32, val_size=100, seed=0)
+    result = train(config, on_batch=on_batch, on_epoch=epochs_seen.append, stop=stop, data=synthetic_data,
+                   steps_per_execution=2)
+    assert stop.is_set()
+    assert result.stopped_early is True
+    assert result.epochs_completed < 1.0 and result.epochs_completed < config.epochs
+    assert len(seen) == 1 and seen[0].batch == 2
+    assert len(result.history["loss"]) <= 1
+    assert all(not e.complete for e in epochs_seen)
+    out = predict_proba(result.model, np.zeros((2, 28, 28), np.float32))
+    assert out.shape == (2, 10)
+    assert result.test_probabilities.shape == (60, 10)
+
+
+def test_stop_with_plain_event(synthetic_data):
+    stop = threading.Event()
+    config = TrainConfig(arch="mlp", epochs=2, batch_size=32, val_size=100)
+    result = train(config, on_batch=lambda u: stop.set(), stop=stop, data=synthetic_data, steps_per_execution=1)
+    assert result.stopped_early is True and result.epochs_completed < 1.0
+
+
+def test_stop_before_start_runs_no_step(synthetic_data):
+    stop = StopSignal()
+    stop.set()
+    calls: list[object] = []
+    config = TrainConfig(arch="mlp", epochs=2, batch_size=32, val_size=100)
+    result = train(config, on_batch=calls.append, on_epoch=calls.append, stop=stop, data=synthetic_data)
+    assert calls == [] and result.batch_history == []
+    assert result.history["loss"] == []
+    assert result.stopped_early is True and result.epochs_completed == 0.0
+    assert result.model.optimizer.iterations.numpy() == 0
+    assert result.test_probabilities.shape == (60, 10)
+
+
+def test_invalid_config_raises_before_training(synthetic_data):
+    with pytest.raises(ValueError, match="Epochs"):
+        train(TrainConfig(epochs=0), data=synthetic_data)
+
+
+def test_stop_signal_variable_follows_event():
+    stop = StopSignal()
+    assert not stop.is_set() and not bool(stop.variable.numpy())
+    stop.set()
+    assert stop.is_set() and bool(stop.variable.numpy())
+    late = StopSignal()
+    late.set()
+    assert bool(late.variable.numpy())  # created after set(): starts True
