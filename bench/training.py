@@ -1,43 +1,54 @@
 """Training speed: a plain tutorial ``model.fit`` against ``core.training.train``.
 
-In one run, on the same 50,000 MNIST training images (validation: the last
-10,000), this trains for one epoch each:
+On the same 50,000 MNIST training images (validation: the last 10,000), for
+one epoch each, every variant in a fresh process of its own:
 
-1. the dense 784-128-64-10 network (dropout 0.2) at batch 32 with a plain,
-   tutorial-style ``model.fit(x, y, batch_size=32)``;
-2. the same network and settings with ``core.training.train`` and its hooks on;
-3. the same through the app's worker (:class:`core.jobs.TrainingJob`) while a
-   poller reads snapshots and builds the live chart data twice a second, as
-   the Train page does;
-4. the CNN at batch 128, plain ``fit`` against ``core.training.train``;
+* ``plain``      the dense 784-128-64-10 network (dropout 0.2), batch 32, trained
+                 the tutorial way: ``model.fit(x, y, batch_size=32)``, TensorFlow defaults;
+* ``core``       the same network and settings through ``core.training.train``,
+                 hooks on, with the app's TensorFlow settings (``core.runtime``);
+* ``app``        the same through the app's worker (``core.jobs.TrainingJob``)
+                 while a poller builds the live-chart data twice a second, like
+                 the Train page; then two sessions train at once to show the
+                 data set is held once per process;
+* ``plain-cnn``, ``core-cnn``: the CNN at batch 128 (plain fit vs core, app settings);
+* ``core-cnn-allcores``: core with all cores, as ``python -m core.train`` runs.
 
-and prints samples per second, the speed-ups, validation accuracies, peak
-resident memory and how many copies of the dataset the process holds. Run::
+Prints samples per second, speed-ups, validation accuracies and peak resident
+memory. Run::
 
-    MNIST_DIR=../shared/mnist python -m bench.training [--repeats 2] [--skip-cnn]
+    MNIST_DIR=../shared/mnist python -m bench.training [--repeats 3] [--skip-cnn]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
+
+def _data():
+    from core.data import load_mnist, split_validation
+
+    (x_all, y_all), _ = load_mnist()
+    return split_validation(x_all, y_all, 10000)
 
 
-def plain_fit(arch: str, batch_size: int, dropout: float, x: np.ndarray, y: np.ndarray,
-              xv: np.ndarray, yv: np.ndarray, width: int = 16) -> tuple[float, float]:
-    """The tutorial loop: float arrays in memory, ``model.fit`` with defaults. Returns (samples/s, val acc)."""
+def plain_fit(arch: str, batch_size: int, dropout: float) -> tuple[float, float]:
+    """The tutorial loop on float arrays with ``model.fit`` defaults. Returns (samples/s, val accuracy)."""
     import keras
 
     from core.model import build_model
 
+    (x, y), (xv, yv) = _data()
     if arch == "mlp":  # written out exactly as the classic tutorial does
         keras.utils.set_random_seed(0)
         model = keras.Sequential([
@@ -48,7 +59,7 @@ def plain_fit(arch: str, batch_size: int, dropout: float, x: np.ndarray, y: np.n
         ])
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
-        model = build_model(arch, dropout, seed=0, width=width)
+        model = build_model(arch, dropout, seed=0)
     xf, xvf = x.astype("float32") / 255.0, xv.astype("float32") / 255.0
     start = time.perf_counter()
     model.fit(xf, y, epochs=1, batch_size=batch_size, verbose=0)
@@ -57,30 +68,26 @@ def plain_fit(arch: str, batch_size: int, dropout: float, x: np.ndarray, y: np.n
     return len(x) / seconds, float(val_acc)
 
 
-def core_train(config, hooks: bool = True) -> tuple[float, float, int]:
-    """``core.training.train`` with hooks. Returns (samples/s over the whole call, val acc, hook calls)."""
-    from core.training import train
+def core_train(arch: str, batch_size: int, dropout: float) -> tuple[float, float]:
+    """``core.training.train`` with hooks on. Returns (samples/s over the whole call, val accuracy)."""
+    from core.training import TrainConfig, train
 
-    calls = [0]
-
-    def hook(_update) -> None:
-        calls[0] += 1
-
+    updates: list = []
     start = time.perf_counter()
-    result = train(config, on_batch=hook if hooks else None, on_epoch=hook if hooks else None)
-    seconds = time.perf_counter() - start
-    n = min(config.train_size or 50000, 50000)
-    return n * config.epochs / seconds, result.history["val_accuracy"][-1], calls[0]
+    result = train(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
+                   on_batch=updates.append, on_epoch=updates.append)
+    return 50000 / (time.perf_counter() - start), result.history["val_accuracy"][-1]
 
 
-def app_worker(config) -> tuple[float, float, int]:
+def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float]:
     """The app's path: a TrainingJob thread, polled twice a second building chart data like the page."""
     import pandas as pd
 
     from core.jobs import TrainingJob, TrainingSlots, loss_curve
+    from core.training import TrainConfig
 
-    job = TrainingJob(config, slots=TrainingSlots(1))
-    polls = [0]
+    job = TrainingJob(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
+                      slots=TrainingSlots(1))
 
     def poll() -> None:
         while not job.state.finished:
@@ -88,7 +95,6 @@ def app_worker(config) -> tuple[float, float, int]:
             for key in ("loss", "accuracy"):
                 x, y = loss_curve(snap.batches, key)
                 pd.DataFrame({"epoch": x, "value": y}).to_dict("records")
-            polls[0] += 1
             time.sleep(0.5)
 
     start = time.perf_counter()
@@ -98,64 +104,94 @@ def app_worker(config) -> tuple[float, float, int]:
     job.join()
     poller.join()
     seconds = time.perf_counter() - start
-    snap = job.snapshot()
-    n = min(config.train_size or 50000, 50000)
-    return n * config.epochs / seconds, snap.result.history["val_accuracy"][-1], polls[0]
+    return 50000 / seconds, job.snapshot().result.history["val_accuracy"][-1]
+
+
+def two_sessions() -> int:
+    """Two jobs training at once in one process; returns how many dataset tensors the process holds."""
+    from core import training
+    from core.jobs import TrainingJob, TrainingSlots
+    from core.training import TrainConfig
+
+    slots = TrainingSlots(2)
+    jobs = [TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, seed=s), slots=slots).start() for s in (1, 2)]
+    for job in jobs:
+        job.join()
+    return len(training._tensors)
+
+
+VARIANTS = {
+    "plain": (plain_fit, "mlp", 32, 0.2),
+    "core": (core_train, "mlp", 32, 0.2),
+    "app": (app_worker, "mlp", 32, 0.2),
+    "plain-cnn": (plain_fit, "cnn", 128, 0.3),
+    "core-cnn": (core_train, "cnn", 128, 0.3),
+    "core-cnn-allcores": (core_train, "cnn", 128, 0.3),
+}
+
+
+def run_variant(name: str, repeats: int) -> dict:
+    """Inside a child process: warm up, time ``repeats`` runs, report as a dict."""
+    import tensorflow as tf
+
+    fn, arch, batch_size, dropout = VARIANTS[name]
+    if fn is plain_fit:
+        import keras
+
+        keras.config.disable_interactive_logging()
+    else:
+        from core.runtime import configure_tensorflow
+
+        configure_tensorflow()
+    _data()
+    fn("mlp", 512, 0.2)  # warm-up: TensorFlow's one-time start-up belongs to neither side
+    runs = [fn(arch, batch_size, dropout) for _ in range(repeats)]
+    result = {"variant": name, "samples_per_second": statistics.median(r[0] for r in runs),
+              "val_accuracy": statistics.median(r[1] for r in runs), "all": [round(r[0]) for r in runs],
+              "threads": tf.config.threading.get_intra_op_parallelism_threads()}
+    if name == "app":
+        result["dataset_tensors"] = two_sessions()
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def _child(name: str, repeats: int) -> dict:
+    env = dict(os.environ)
+    if name == "core-cnn-allcores":
+        env["DIGIT_STUDIO_TF_THREADS"] = "0"
+    out = subprocess.run([sys.executable, "-m", "bench.training", "--variant", name, "--repeats", str(repeats)],
+                         env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print its figures."""
+    """Run every variant in its own process and print the figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.training")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each dense-network variant (median reported)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per dense variant (median reported)")
     parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.variant:
+        print(json.dumps(run_variant(args.variant, args.repeats)))
+        return 0
 
-    import tensorflow as tf
-
-    from core import training
-    from core.data import load_mnist, split_validation
-    from core.training import TrainConfig
-
-    (x_all, y_all), _ = load_mnist()
-    (x, y), (xv, yv) = split_validation(x_all, y_all, 10000)
-    print(f"MNIST: {len(x)} training / {len(xv)} validation images; tensorflow {tf.__version__}; "
-          f"cpu_threads={os.cpu_count()} gpu={bool(tf.config.list_physical_devices('GPU'))}", flush=True)
-    mlp = TrainConfig(arch="mlp", epochs=1, batch_size=32, dropout=0.2, seed=0)
-    # Warm-up: first-time kernel and graph set-up belongs to neither side.
-    plain_fit("mlp", 32, 0.2, x[:2000], y[:2000], xv[:500], yv[:500])
-    core_train(TrainConfig(arch="mlp", epochs=1, batch_size=32, dropout=0.2, train_size=2000, val_size=500))
-
-    plain, fast, app = [], [], []
-    for _ in range(args.repeats):
-        plain.append(plain_fit("mlp", 32, 0.2, x, y, xv, yv))
-        fast.append(core_train(mlp))
-        app.append(app_worker(mlp))
-    p_sps, f_sps, a_sps = (statistics.median(r[0] for r in runs) for runs in (plain, fast, app))
-    p_acc, f_acc = statistics.median(r[1] for r in plain), statistics.median(r[1] for r in fast)
-    print(f"dense batch 32, plain model.fit        : {p_sps:9.0f} samples/s  ({50000 / p_sps:5.2f} s/epoch)  "
-          f"val_accuracy={p_acc:.4f}")
-    print(f"dense batch 32, core.training.train    : {f_sps:9.0f} samples/s  ({50000 / f_sps:5.2f} s/epoch)  "
-          f"val_accuracy={f_acc:.4f}  hook calls/epoch={fast[-1][2]}")
-    print(f"dense batch 32, app worker + live polls: {a_sps:9.0f} samples/s  ({50000 / a_sps:5.2f} s/epoch)  "
-          f"polls={app[-1][2]}")
-    print(f"speedup_dense_b32={f_sps / p_sps:.2f}x")
-    print(f"val_accuracy_diff_pp={(f_acc - p_acc) * 100:+.2f}")
-    print(f"app_overhead_pct={(f_sps / a_sps - 1) * 100:+.1f}")
-    print(f"all plain runs: {[round(r[0]) for r in plain]}  core: {[round(r[0]) for r in fast]}  "
-          f"app: {[round(r[0]) for r in app]}")
-
+    print(f"MNIST train 50,000 / validation 10,000; one epoch per run; cpu cores={os.cpu_count()}", flush=True)
+    results = {}
+    names = ["plain", "core", "app"] + ([] if args.skip_cnn else ["plain-cnn", "core-cnn", "core-cnn-allcores"])
+    for name in names:
+        r = results[name] = _child(name, args.repeats if "cnn" not in name else 1)
+        print(f"{name:18s} {r['samples_per_second']:9.0f} samples/s  ({50000 / r['samples_per_second']:6.2f} s/epoch)  "
+              f"val_accuracy={r['val_accuracy']:.4f}  tf_threads={r['threads'] or 'default'}  "
+              f"peak_rss={r['peak_rss_mb']:.0f} MB  runs={r['all']}", flush=True)
+    plain, core, app = results["plain"], results["core"], results["app"]
+    print(f"speedup_dense_b32={core['samples_per_second'] / plain['samples_per_second']:.2f}x")
+    print(f"val_accuracy_diff_pp={(core['val_accuracy'] - plain['val_accuracy']) * 100:+.2f}")
+    print(f"app_vs_core_pct={(app['samples_per_second'] / core['samples_per_second'] - 1) * 100:+.1f}")
+    print(f"peak_rss_mb_core_run={core['peak_rss_mb']:.0f}")
+    print(f"dataset_tensors_with_two_sessions={app['dataset_tensors']} (images + labels: held once per process)")
     if not args.skip_cnn:
-        cnn = TrainConfig(arch="cnn", epochs=1, batch_size=128, dropout=0.3, seed=0)
-        c_plain = plain_fit("cnn", 128, 0.3, x, y, xv, yv)
-        c_fast = core_train(cnn)
-        print(f"cnn batch 128, plain model.fit         : {c_plain[0]:9.0f} samples/s  ({50000 / c_plain[0]:5.1f} s/epoch)  "
-              f"val_accuracy={c_plain[1]:.4f}")
-        print(f"cnn batch 128, core.training.train     : {c_fast[0]:9.0f} samples/s  ({50000 / c_fast[0]:5.1f} s/epoch)  "
-              f"val_accuracy={c_fast[1]:.4f}")
-        print(f"speedup_cnn_b128={c_fast[0] / c_plain[0]:.2f}x")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak_rss_mb={peak_mb:.0f}")
-    print(f"dataset_tensors_held={len(training._tensors)} (images + labels, shared by every run in the process)")
+        print(f"speedup_cnn_b128={results['core-cnn']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x "
+              f"(all cores: {results['core-cnn-allcores']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x)")
     return 0
 
 

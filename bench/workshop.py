@@ -438,6 +438,12 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
         near = [training_times[k] for k in (j - 1, j) if 0 <= k < len(training_times)]
         return any(abs(x - t) <= 1.5 for x in near)
 
+    first_of_session: dict[int, Sample] = {}
+    for s in sorted(ok, key=lambda s: s.released):
+        first_of_session.setdefault(s.session, s)
+    first_ids = {id(s) for s in first_of_session.values()}
+    first_ms = [1000 * s.latency for s in ok if id(s) in first_ids]
+    warm_ms = [1000 * s.latency for s in ok if id(s) not in first_ids]
     during = [1000 * s.latency for s in ok if training_at(s.released)]
     idle = [1000 * s.latency for s in ok if not training_at(s.released)]
     in_window = [t for t in training_times if t0 <= t <= t1]
@@ -466,6 +472,11 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
     print(f"latency_mean_ms={np.mean(lat_ms) if lat_ms else float('nan'):.0f} "
           f"every_stroke_p50_ms={pct(all_strokes, 50):.0f} every_stroke_p95_ms={pct(all_strokes, 95):.0f} "
           f"(n={len(all_strokes)})")
+    print(f"latency_first_digit_of_session_p50_ms={pct(first_ms, 50):.0f} (n={len(first_ms)}; includes the browser "
+          f"lazily fetching Streamlit's HTML-markdown/chart code)  latency_later_digits_p50_ms={pct(warm_ms, 50):.0f} "
+          f"latency_later_digits_p95_ms={pct(warm_ms, 95):.0f} (n={len(warm_ms)})")
+    print("latency_over_1s={} latency_over_5s={} latency_over_20s={}".format(
+        *(sum(1 for x in lat_ms if x > lim) for lim in (1000, 5000, 20000))))
     print(f"latency_while_training_p50_ms={pct(during, 50):.0f} latency_while_training_p95_ms={pct(during, 95):.0f} "
           f"(n={len(during)})  latency_no_training_p50_ms={pct(idle, 50):.0f} "
           f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})")

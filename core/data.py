@@ -183,15 +183,50 @@ def _load_uncached() -> tuple[Split, Split]:
     cached = _keras_cache_file()
     if cached.is_file():
         return _load_npz(cached)
-    try:
-        import keras
-
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as exc:  # noqa: BLE001 - any download failure means "no data"
-        raise MnistUnavailableError(
-            f"MNIST is not available offline and could not be downloaded ({type(exc).__name__}: {exc}). {HOW_TO}"
-        ) from None
+    (x_train, y_train), (x_test, y_test) = _download()
     return _check_pair(x_train, y_train, "train", "keras"), _check_pair(x_test, y_test, "test", "keras")
+
+
+#: Seconds to wait for a download before telling the user (it goes on in the background).
+DOWNLOAD_WAIT = float(os.environ.get("DIGIT_STUDIO_DOWNLOAD_WAIT", "60"))
+_download_thread: threading.Thread | None = None
+_download_result: list = []
+
+
+def _download() -> tuple[Split, Split]:
+    """``keras.datasets.mnist.load_data()`` with a bounded wait.
+
+    Keras' download has no timeout, so on a flaky network it runs in a
+    background thread; after :data:`DOWNLOAD_WAIT` seconds the caller gets a
+    clear error while the download carries on and fills the Keras cache for
+    the next attempt.
+    """
+    global _download_thread
+
+    def fetch() -> None:
+        try:
+            import keras
+
+            _download_result.append(keras.datasets.mnist.load_data())
+        except Exception as exc:  # noqa: BLE001 - any download failure means "no data"
+            _download_result.append(exc)
+
+    if _download_thread is None or (not _download_thread.is_alive() and not _download_result):
+        _download_result.clear()
+        _download_thread = threading.Thread(target=fetch, name="mnist-download", daemon=True)
+        _download_thread.start()
+    _download_thread.join(DOWNLOAD_WAIT)
+    if not _download_result:
+        raise MnistUnavailableError(
+            f"MNIST is not on this machine and downloading it did not finish within {DOWNLOAD_WAIT:.0f} s "
+            f"(it goes on in the background; try again shortly). {HOW_TO}")
+    outcome = _download_result[0]
+    if isinstance(outcome, Exception):
+        _download_result.clear()  # allow a fresh attempt next time
+        raise MnistUnavailableError(
+            f"MNIST is not available offline and could not be downloaded ({type(outcome).__name__}: {outcome}). {HOW_TO}"
+        )
+    return outcome
 
 
 _lock = threading.Lock()

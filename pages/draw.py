@@ -37,9 +37,15 @@ choices.update({f"run:{r.number}": f"This session: {r.label}" for r in reversed(
 choices.update({f"saved:{m.name}": f"Saved: {m.name}" for m in list_models() if not m.is_default})
 if data.active not in choices:
     data.active = "default"
-picked = st.selectbox("Model", list(choices), index=list(choices).index(data.active), format_func=choices.get)
-data.active = picked
-model, model_label, problem = active_model()
+
+
+def pick_model() -> None:
+    data.active = st.session_state["draw_model"]
+
+
+model, model_label, problem = active_model()  # may fall back to the default, changing data.active
+st.session_state["draw_model"] = data.active  # so the picker always shows the model in use
+st.selectbox("Model", list(choices), key="draw_model", format_func=choices.get, on_change=pick_model)
 if problem:
     st.warning(problem)
 if model is None:
@@ -103,14 +109,14 @@ def show_prediction(probs: np.ndarray) -> None:
                    f"but it could be a **{second}** ({probs[second]:.0%}).")
     else:
         st.markdown(f"**{probs[top]:.1%}** sure it is a **{top}**.")
-    st.altair_chart(confidence_chart(probs), use_container_width=True)
+    st.altair_chart(confidence_chart(probs), width="stretch")
 
 
-def show_steps(result: Normalization, rgba: np.ndarray) -> None:
+def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> None:
     """The stages of canvas_to_mnist, and the naive resize for comparison."""
     cols = st.columns(4)
-    cols[0].image(rgba, caption="1. your drawing", use_container_width=True)
-    cols[1].image(np.clip(result.crop, 0, 1), caption="2. cropped to the ink", use_container_width=True)
+    cols[0].image(rgba, caption="1. your drawing", width="stretch")
+    cols[1].image(np.clip(result.crop, 0, 1), caption="2. cropped to the ink", width="stretch")
     cols[2].image(pixel_preview(result.fitted, 6), caption=f"3. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})")
     cols[3].image(pixel_preview(result.boxed, 4), caption="4. centred by box in 28×28")
     st.caption("5. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
@@ -122,9 +128,10 @@ def show_steps(result: Normalization, rgba: np.ndarray) -> None:
         c1.image(pixel_preview(naive, 6), caption="naive: whole canvas squashed to 28×28")
         c2.markdown(f"Naive resize → **{int(naive_probs.argmax())}** ({naive_probs.max():.0%})  \n"
                     f"MNIST-style → **{int(probs.argmax())}** ({probs.max():.0%})")
-        c2.caption("A naive resize keeps the empty canvas around the digit, so the digit is tiny and "
-                   "off-centre — nothing like the training data. On our benchmark it reads about 1 in 5 "
-                   "drawings correctly; MNIST-style normalisation about 99 in 100.")
+        c2.caption("A naive resize keeps the empty canvas around the digit, so the digit is small and "
+                   "off-centre — unlike anything in the training data. On 1,000 benchmark drawings at random "
+                   "sizes and places, the bundled model reads 64% correctly after a naive resize and 99.8% "
+                   "after MNIST-style normalisation (python -m bench.canvas_accuracy).")
 
 
 with right:
@@ -140,4 +147,4 @@ with right:
 
 if result is not None and result.image is not None:
     with st.expander("🔍 How the app sees it"):
-        show_steps(result, rgba)
+        show_steps(result, rgba, probs)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -25,10 +24,11 @@ LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
 SUBSETS = {5000: "5k · seconds", 20000: "20k", 50000: "all 50k"}
 SHARED_FIELDS = ("arch", "epochs", "batch_size", "dropout", "learning_rate", "augment", "train_size", "seed")
 KEYS = {name: f"cfg_{name}" for name in SHARED_FIELDS}
+#: A copy of the settings: Streamlit drops widget values while another page is shown.
+KEPT = "cfg_kept"
 
 st.title("🏋️ Train a model")
 data = session()
-show_notice()
 
 
 # --- data availability --------------------------------------------------------------
@@ -61,10 +61,15 @@ def settings_from_url() -> tuple[TrainConfig, list[str]]:
     return TrainConfig.from_strings(params, base=APP_DEFAULTS)
 
 
+def widget_values(config: TrainConfig) -> dict:
+    """The widgets' session-state values for ``config``."""
+    return {key: 50000 if name == "train_size" and getattr(config, name) is None else getattr(config, name)
+            for name, key in KEYS.items()}
+
+
 def load_widgets(config: TrainConfig) -> None:
-    for name, key in KEYS.items():
-        value = getattr(config, name)
-        st.session_state[key] = 50000 if name == "train_size" and value is None else value
+    for key, value in widget_values(config).items():
+        st.session_state[key] = value
 
 
 if "cfg_loaded" not in st.session_state:
@@ -73,6 +78,17 @@ if "cfg_loaded" not in st.session_state:
     st.session_state["cfg_loaded"] = True
     for message in url_problems:
         st.warning(message + " — using the default instead.")
+else:
+    # Back from another page: restore the settings whose widget values Streamlit dropped.
+    for key, value in {**widget_values(APP_DEFAULTS), **st.session_state.get(KEPT, {})}.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def reset_settings() -> None:
+    """The Reset button's callback: default settings, and a URL without settings."""
+    load_widgets(APP_DEFAULTS)
+    st.query_params.clear()
 
 
 def with_option(options: list, value) -> list:
@@ -127,17 +143,16 @@ with settings_col:
         c2.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key=KEYS["seed"])
         c1.toggle("Augment (rotate, shift, zoom, thicken)", key=KEYS["augment"],
                   help="Random distortions make the model robust to how people really draw.")
-        submitted = st.form_submit_button("🚀 Train", type="primary", disabled=busy, use_container_width=True)
+        submitted = st.form_submit_button("🚀 Train", type="primary", disabled=busy, width="stretch")
     b1, b2 = st.columns(2)
-    if b1.button("↺ Reset to defaults", use_container_width=True, disabled=busy):
-        load_widgets(APP_DEFAULTS)
-        st.query_params.clear()
-        st.rerun()
-    with b2.popover("🔗 Share these settings", use_container_width=True):
+    # A callback: widget values can only be changed before the widgets are created.
+    b1.button("↺ Reset to defaults", width="stretch", disabled=busy, on_click=reset_settings)
+    with b2.popover("🔗 Share these settings", width="stretch"):
         query = urlencode(share_query(current_config()))
         base = getattr(st.context, "url", None) or ""
         st.caption("Anyone opening this link gets these settings on the Train page:")
         st.code(f"{base.split('?')[0]}?{query}", language=None)
+st.session_state[KEPT] = {key: st.session_state[key] for key in KEYS.values()}
 
 with info_col:
     chosen = current_config()
@@ -149,8 +164,8 @@ with info_col:
 if submitted and not busy:
     config = current_config()
     st.query_params.from_dict(share_query(config))
-    data.job = job = TrainingJob(config, is_alive=session_alive_check()).start()
-    busy = True
+    data.job = TrainingJob(config, is_alive=session_alive_check()).start()
+    st.rerun()  # render the page again as busy: Train and Reset disabled, progress shown
 
 
 # --- charts ---------------------------------------------------------------------------
@@ -176,8 +191,8 @@ def metric_chart(batches, epochs, key: str, title: str) -> alt.Chart:
 
 def show_charts(batches, epochs) -> None:
     c1, c2 = st.columns(2)
-    c1.altair_chart(metric_chart(batches, epochs, "loss", "Loss"), use_container_width=True)
-    c2.altair_chart(metric_chart(batches, epochs, "accuracy", "Accuracy"), use_container_width=True)
+    c1.altair_chart(metric_chart(batches, epochs, "loss", "Loss"), width="stretch")
+    c2.altair_chart(metric_chart(batches, epochs, "accuracy", "Accuracy"), width="stretch")
 
 
 # --- a run in progress ----------------------------------------------------------------
@@ -230,6 +245,7 @@ def live_progress() -> None:
 
 
 collect_finished()
+show_notice()  # after collecting, so a notice about the run that just ended shows at once
 if data.job is not None:
     st.subheader("Training")
     live_progress()
@@ -287,12 +303,12 @@ def show_results(run: Run) -> None:
     m[4].metric("Speed", f"{r.samples_per_second:,.0f} img/s")
 
     a1, a2, a3 = st.columns(3)
-    if a1.button("✏️ Use this model on the Draw page", type="primary", use_container_width=True):
+    if a1.button("✏️ Use this model on the Draw page", type="primary", width="stretch"):
         data.active = f"run:{run.number}"
         st.switch_page("pages/draw.py")
     a2.download_button("⬇️ Download .keras", model_bytes(run), file_name=f"digit-studio-run{run.number}.keras",
-                       mime="application/octet-stream", use_container_width=True)
-    with a3.popover("💾 Save to models/", use_container_width=True):
+                       mime="application/octet-stream", width="stretch")
+    with a3.popover("💾 Save to models/", width="stretch"):
         with st.form(f"save_{run.number}", border=False):
             name = st.text_input("Name (letters, digits, - and _)", max_chars=64)
             replace_existing = st.checkbox("Replace a saved model with the same name")
@@ -315,7 +331,7 @@ def show_results(run: Run) -> None:
     if r.test_probabilities is not None:
         c1, c2 = st.columns([1, 1], gap="large")
         predicted = r.test_probabilities.argmax(1)
-        c1.altair_chart(confusion_chart(confusion_matrix(y_test, predicted)), use_container_width=True)
+        c1.altair_chart(confusion_chart(confusion_matrix(y_test, predicted)), width="stretch")
         with c2:
             wrong = mistakes(r.test_probabilities, y_test, limit=24)
             st.markdown(f"**Misclassified test digits** — {int((predicted != y_test).sum())} of {len(y_test):,}, "
@@ -326,7 +342,7 @@ def show_results(run: Run) -> None:
     hist = pd.DataFrame(r.history)
     hist.index = pd.RangeIndex(1, len(hist) + 1, name="epoch")
     st.markdown("**History**")
-    st.dataframe(hist.style.format("{:.4f}"), use_container_width=True)
+    st.dataframe(hist.style.format("{:.4f}"), width="stretch")
 
 
 def _epoch_updates(r):
@@ -349,12 +365,12 @@ def show_comparison(runs: list[Run]) -> None:
         for i, v in enumerate(r.history["val_accuracy"]):
             curves.append({"epoch": i + 1, "validation accuracy": v, "run": f"Run {run.number}"})
     table = pd.DataFrame(rows).set_index("run")
-    st.dataframe(table.style.format({"test accuracy": "{:.2%}", "lr": "{:g}"}), use_container_width=True)
+    st.dataframe(table.style.format({"test accuracy": "{:.2%}", "lr": "{:g}"}), width="stretch")
     frame = pd.DataFrame(curves).dropna()
     if not frame.empty:
         st.altair_chart(alt.Chart(frame, height=260, title="Validation accuracy by run").mark_line(point=True).encode(
             x="epoch:Q", y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False)), color="run:N",
-            tooltip=["run", "epoch", alt.Tooltip("validation accuracy:Q", format=".2%")]), use_container_width=True)
+            tooltip=["run", "epoch", alt.Tooltip("validation accuracy:Q", format=".2%")]), width="stretch")
 
 
 if data.runs:
@@ -364,7 +380,8 @@ if data.runs:
     if st.session_state.get("results_run") not in numbers:
         st.session_state["results_run"] = numbers[0]
     if len(numbers) > 1:
-        st.selectbox("Run", numbers, key="results_run", format_func=lambda n: run_by_number(n).label)
+        labels = {r.number: r.label for r in data.runs}  # (not looked up in session state: AppTest-friendly)
+        st.selectbox("Run", numbers, key="results_run", format_func=labels.get)
     show_results(run_by_number(st.session_state["results_run"]))
     if len(data.runs) > 1:
         st.subheader("Your runs compared")
