@@ -62,6 +62,28 @@ class SessionData:
     notice: str | None = None
 
 
+def use_app_navigation() -> None:
+    """Make sure this page runs inside ``app.py``'s ``st.navigation``.
+
+    Streamlit starts in its legacy multipage mode when a ``pages/`` folder
+    exists; in that mode a visitor who lands straight on ``/draw`` or
+    ``/train`` before anyone has opened ``/`` gets the page script run alone,
+    with an auto-generated menu listing every file in ``pages/``. Each page
+    calls this first: it switches the legacy mode off and, on the session's
+    first run (when no widget interaction can be lost), reruns so ``app.py``
+    routes the request like any other. (``AppTest`` resets the mode before
+    every run; later runs of a session then simply go on.)
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    first_run = not st.session_state.get("_routed_by_app")
+    st.session_state["_routed_by_app"] = True
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        if first_run:
+            st.rerun()
+
+
 def session() -> SessionData:
     """This browser session's data (created on first use)."""
     if "digit_studio" not in st.session_state:

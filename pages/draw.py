@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
@@ -12,7 +10,9 @@ from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
-from pages.common import active_model, session
+from pages.common import use_app_navigation, active_model, session
+
+use_app_navigation()
 
 UNSURE_BELOW = 0.6  #: top confidence under which the page says the model is not sure
 CANVAS_SIZE = 280
@@ -79,21 +79,27 @@ with left:
                 st.error(str(exc))
 
 
-def confidence_chart(probs: np.ndarray) -> alt.Chart:
-    """Ten bars, the top one highlighted."""
+def confidence_bars(probs: np.ndarray) -> str:
+    """Ten horizontal bars as HTML, the top one highlighted.
+
+    Plain HTML costs microseconds per stroke; a chart library spends tens of
+    milliseconds building and validating a spec, which adds up with a room of
+    people drawing at once.
+    """
     top = int(probs.argmax())
-    frame = pd.DataFrame({"digit": [str(d) for d in range(10)], "confidence": probs.astype(float),
-                          "top": [d == top for d in range(10)]})
-    return (
-        alt.Chart(frame, height=260)
-        .mark_bar()
-        .encode(
-            x=alt.X("digit:N", sort=None, axis=alt.Axis(labelAngle=0, labelFontSize=16, title=None)),
-            y=alt.Y("confidence:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%", title="confidence")),
-            color=alt.condition("datum.top", alt.value("#ff4b4b"), alt.value("#7d8799")),
-            tooltip=["digit", alt.Tooltip("confidence:Q", format=".1%")],
+    rows = []
+    for digit, p in enumerate(probs):
+        colour = "#ff4b4b" if digit == top else "#7d8799"
+        weight = "800" if digit == top else "400"
+        rows.append(
+            f"<div data-testid='confidence-{digit}' style='display:flex;align-items:center;gap:.6rem;margin:.18rem 0'>"
+            f"<span style='width:1.2rem;font-weight:{weight};font-size:1.15rem;text-align:right'>{digit}</span>"
+            f"<span style='flex:1;height:1.05rem;background:rgba(125,135,153,.18);border-radius:.2rem'>"
+            f"<span style='display:block;height:100%;width:{p * 100:.1f}%;background:{colour};border-radius:.2rem'></span></span>"
+            f"<span style='width:3.6rem;text-align:right;font-variant-numeric:tabular-nums;font-weight:{weight}'>{p:.1%}</span>"
+            "</div>"
         )
-    )
+    return "<div aria-label='confidence for each digit'>" + "".join(rows) + "</div>"
 
 
 def show_prediction(probs: np.ndarray) -> None:
@@ -109,7 +115,7 @@ def show_prediction(probs: np.ndarray) -> None:
                    f"but it could be a **{second}** ({probs[second]:.0%}).")
     else:
         st.markdown(f"**{probs[top]:.1%}** sure it is a **{top}**.")
-    st.altair_chart(confidence_chart(probs), width="stretch")
+    st.markdown(confidence_bars(probs), unsafe_allow_html=True)
 
 
 def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> None:

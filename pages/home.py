@@ -3,7 +3,9 @@
 import numpy as np
 import streamlit as st
 
-from pages.common import active_model, session
+from pages.common import use_app_navigation, active_model, session
+
+use_app_navigation()
 
 st.title("✏️ Digit Studio")
 st.markdown(

@@ -14,7 +14,9 @@ import streamlit as st
 from core.jobs import SLOTS, JobState, TrainingJob, loss_curve
 from core.storage import MODELS_DIR, InvalidModelName, save_model, validate_name
 from core.training import TrainConfig
-from pages.common import Run, run_by_number, session, session_alive_check, show_notice
+from pages.common import use_app_navigation, Run, run_by_number, session, session_alive_check, show_notice
+
+use_app_navigation()
 
 #: What a workshop starts from: a convnet that trains in about half a minute.
 APP_DEFAULTS = TrainConfig(arch="cnn", epochs=3, batch_size=128, dropout=0.3, learning_rate=1e-3,
@@ -141,8 +143,8 @@ with settings_col:
                          key=KEYS["train_size"], format_func=lambda v: SUBSETS.get(v, f"{v:,}"),
                          help="A small subset trains in seconds — good for a live demo.")
         c2.number_input("Random seed", min_value=0, max_value=2**31 - 1, step=1, key=KEYS["seed"])
-        c1.toggle("Augment (rotate, shift, zoom, thicken)", key=KEYS["augment"],
-                  help="Random distortions make the model robust to how people really draw.")
+        c1.toggle("Augment", key=KEYS["augment"],
+                  help="Random rotations, shifts, zoom and stroke thickness: make the model robust to how people really draw.")
         submitted = st.form_submit_button("🚀 Train", type="primary", disabled=busy, width="stretch")
     b1, b2 = st.columns(2)
     # A callback: widget values can only be changed before the widgets are created.
@@ -169,30 +171,40 @@ if submitted and not busy:
 
 
 # --- charts ---------------------------------------------------------------------------
-def metric_chart(batches, epochs, key: str, title: str) -> alt.Chart:
-    """Live per-batch curve (smoothed) with per-epoch training and validation points."""
+SERIES_COLOURS = {"training (live)": "#9aa5b8", "training (epoch)": "#1f77b4", "validation": "#ff4b4b"}
+
+
+def metric_frame(batches, epochs, key: str) -> pd.DataFrame:
+    """Long-form data for one chart: the live per-batch curve and the per-epoch points."""
     x, y = loss_curve(batches, key)
     frames = [pd.DataFrame({"epoch": x, "value": y, "series": "training (live)"})]
     if epochs:
         ep = np.array([e.epoch + (1.0 if e.complete else 0.0) for e in epochs], dtype=float)
         frames.append(pd.DataFrame({"epoch": ep, "value": [getattr(e, key) for e in epochs], "series": "training (epoch)"}))
         frames.append(pd.DataFrame({"epoch": ep, "value": [getattr(e, f"val_{key}") for e in epochs], "series": "validation"}))
-    frame = pd.concat(frames, ignore_index=True).dropna()
-    scale = alt.Scale(domain=["training (live)", "training (epoch)", "validation"],
-                      range=["#9aa5b8", "#1f77b4", "#ff4b4b"])
-    base = alt.Chart(frame, title=title, height=240).encode(
-        x=alt.X("epoch:Q", title="epoch"),
-        y=alt.Y("value:Q", title=key, scale=alt.Scale(zero=False)),
-        color=alt.Color("series:N", scale=scale, legend=alt.Legend(orient="bottom", title=None)),
-    )
-    return base.mark_line(point=alt.OverlayMarkDef(filled=True, size=40)).encode(
-        tooltip=["series", alt.Tooltip("epoch:Q", format=".2f"), alt.Tooltip("value:Q", format=".4f")])
+    return pd.concat(frames, ignore_index=True).dropna()
+
+
+def metric_spec(key: str, title: str) -> dict:
+    """A Vega-Lite spec written out directly: it is rendered twice a second while training,
+    and a plain dict skips the schema validation a chart library would repeat every time."""
+    return {
+        "title": title, "height": 240, "mark": {"type": "line", "point": {"filled": True, "size": 40}},
+        "encoding": {
+            "x": {"field": "epoch", "type": "quantitative", "title": "epoch"},
+            "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
+            "color": {"field": "series", "type": "nominal", "legend": {"orient": "bottom", "title": None},
+                      "scale": {"domain": list(SERIES_COLOURS), "range": list(SERIES_COLOURS.values())}},
+            "tooltip": [{"field": "series"}, {"field": "epoch", "format": ".2f", "type": "quantitative"},
+                        {"field": "value", "format": ".4f", "type": "quantitative"}],
+        },
+    }
 
 
 def show_charts(batches, epochs) -> None:
     c1, c2 = st.columns(2)
-    c1.altair_chart(metric_chart(batches, epochs, "loss", "Loss"), width="stretch")
-    c2.altair_chart(metric_chart(batches, epochs, "accuracy", "Accuracy"), width="stretch")
+    c1.vega_lite_chart(metric_frame(batches, epochs, "loss"), metric_spec("loss", "Loss"), width="stretch")
+    c2.vega_lite_chart(metric_frame(batches, epochs, "accuracy"), metric_spec("accuracy", "Accuracy"), width="stretch")
 
 
 # --- a run in progress ----------------------------------------------------------------

@@ -265,7 +265,8 @@ def test_draw_page_classifies_an_uploaded_photo_and_refuses_a_bad_file() -> None
     prediction = [m.value for m in at.markdown if "data-testid='prediction'" in m.value]
     assert len(prediction) == 1
     assert any(caption.startswith("Model: Bundled default model") for caption in texts(at.caption))
-    assert len(charts(at)) == 1  # the confidence bars
+    bars = [m.value for m in at.markdown if "confidence for each digit" in m.value]
+    assert len(bars) == 1 and all(f"data-testid='confidence-{d}'" in bars[0] for d in range(10))
     at.toggle(key="compare_naive").set_value(True).run()
     assert_ok(at)
     assert "Naive resize →" in joined(at.markdown)
