@@ -280,20 +280,23 @@ class TrainingJob:
         if not admitted:
             self._finish(JobState.CANCELLED)
             return
+        result = None
         try:
             with self._lock:
                 self._state, self._started = JobState.RUNNING, time.monotonic()
             kwargs = {"data": self.data} if self.data is not None else {}
             result = self.train_fn(self.config, on_batch=self._on_batch, on_epoch=self._on_epoch,
                                    stop=self.stop_signal, **kwargs)
-            if result.model is not None:
-                warm_up(result.model)  # compile inference here, not on the Draw page's first stroke
             self._finish(JobState.STOPPED if result.stopped_early else JobState.DONE, result=result)
         except BaseException as exc:  # noqa: BLE001 - report every failure to the page
             self._finish(JobState.FAILED, error=_friendly_error(exc))
         finally:
             self.slots.release(self)
-
+        if result is not None and getattr(result, "model", None) is not None:
+            try:  # compile inference now, after reporting, not on the Draw page's first stroke
+                warm_up(result.model)
+            except Exception:  # noqa: BLE001 - the Draw page would compile it anyway
+                pass
 
 def loss_curve(batches: tuple[BatchUpdate, ...] | list[BatchUpdate], key: str = "loss",
                smoothing: float = 0.6) -> tuple[np.ndarray, np.ndarray]:

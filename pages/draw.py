@@ -20,7 +20,7 @@ CANVAS_SIZE = 280
 PROMPTS = {
     "empty": "Draw a digit (0–9) anywhere on the black canvas — big or small, the app will centre it.",
     "too_small": "That looks like a stray dot. Draw a whole digit.",
-    "filled": "The canvas is almost entirely covered — reset it (toolbar ↺) and draw a single digit.",
+    "filled": "The canvas is almost entirely covered — clear it (the bin above the canvas) and draw a single digit.",
 }
 UPLOAD_PROMPTS = {
     "empty": "No digit found in this image: it looks blank or has too little contrast.",
@@ -64,7 +64,7 @@ with left:
             height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
             return_image_data=True, key="draw_canvas",
         )
-        st.caption("Toolbar: ↶ undo, ↷ redo, ↺ reset. The digit is classified after every stroke.")
+        st.caption("Above the canvas: ↶ undo, ↷ redo, and the bin clears it. The digit is classified after every stroke.")
         rgba = canvas.image_data
     else:
         upload = st.file_uploader("Photo or scan of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"])
