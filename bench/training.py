@@ -101,9 +101,11 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
     job.start()
     poller = threading.Thread(target=poll)
     poller.start()
-    job.join()
-    poller.join()
+    while not job.state.finished:  # the moment the page shows the results
+        time.sleep(0.01)
     seconds = time.perf_counter() - start
+    poller.join()
+    job.join()
     return 50000 / seconds, job.snapshot().result.history["val_accuracy"][-1]
 
 
@@ -157,8 +159,8 @@ def run_variant(name: str, repeats: int) -> dict:
 
 def _child(name: str, repeats: int) -> dict:
     env = dict(os.environ)
-    if name == "core-cnn-allcores":
-        env["DIGIT_STUDIO_TF_THREADS"] = "0"
+    if name.startswith("plain") or name == "core-cnn-allcores":
+        env["DIGIT_STUDIO_TF_THREADS"] = "0"  # TensorFlow's own defaults
     out = subprocess.run([sys.executable, "-m", "bench.training", "--variant", name, "--repeats", str(repeats)],
                          env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
