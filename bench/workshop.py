@@ -11,8 +11,9 @@ Playwright's async API; several pages per browser):
   (``--think``) and start again;
 * ``--trainers`` training sessions open
   /train?arch=ARCH&epochs=E&train_size=N, press "🚀 Train", keep the page
-  open while it updates live, and press Train again when a run finishes
-  (until the measurement ends).
+  open while it updates live (``--trainer-mode peek``: leave for the Home
+  page and look back every ``--peek-every`` s), and press Train again when a
+  run finishes (until the measurement ends).
 
 Measured: predictions, errors (timeouts, exceptions, Streamlit error
 elements, lost connections), accuracy against the drawn digit, the time from
@@ -73,7 +74,7 @@ class Sample:
     digit: int
     strokes: int
     height: float
-    released: float  #: monotonic time of the last mouse-up
+    released: float  #: wall-clock time (time.time()) of the last mouse-up
     latency: float | None  #: seconds to the new result on screen; None = timeout
     stroke_latencies: list[float | None]
     predicted: str | None
@@ -85,9 +86,12 @@ class Stats:
     errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     open_times: list[float] = field(default_factory=list)
-    #: trainer observations: (monotonic time, session, "queued" | "training" | "done" | "idle")
-    train_obs: list[tuple[float, int, str]] = field(default_factory=list)
+    #: trainer observations: (wall-clock time, session, "queued" | "training" | "done" | "idle")
+    train_obs: list[tuple[float, int, str, str]] = field(default_factory=list)
+    last_progress: dict[int, str] = field(default_factory=dict)
     queue_messages: set[str] = field(default_factory=set)
+    resets: int = 0
+    cpu_window: list[float] = field(default_factory=list)  #: server CPU seconds at start/end of the window
     train_clicks: int = 0
     train_finished: int = 0
     train_accuracies: list[str] = field(default_factory=list)
@@ -154,6 +158,34 @@ class MemoryMonitor(threading.Thread):
         self.join(5)
 
 
+class HealthProbe(threading.Thread):
+    """GETs /_stcore/health once a second: how responsive the server's event loop is (wall time, seconds)."""
+
+    def __init__(self, base_url: str, interval: float = 1.0, timeout: float = 30.0) -> None:
+        super().__init__(daemon=True)
+        self.url = f"{base_url}/_stcore/health"
+        self.interval, self.timeout = interval, timeout
+        self.samples: list[tuple[float, float | None]] = []  #: (time.time() at start, seconds or None)
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        import urllib.request
+
+        while not self._stop_event.is_set():
+            t, t0 = time.time(), time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=self.timeout) as resp:
+                    resp.read()
+                self.samples.append((t, time.monotonic() - t0))
+            except Exception:
+                self.samples.append((t, None))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(self.timeout + 2)
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
 
@@ -183,7 +215,7 @@ async def drawing_session(i: int, context, base_url: str, args, stats: Stats, st
             height = float(np.ptp(np.vstack(strokes)[:, 1]))
             try:
                 timing = await draw.draw_digit(strokes, timeout=args.timeout, step_px=args.step_px)
-                snap = await draw.snapshot()
+                snap = timing.snap
             except Exception as exc:  # the page broke: count it, reload, go on
                 stats.error(who, f"{type(exc).__name__} while drawing: {str(exc).splitlines()[0][:200]}")
                 await _reopen(draw, args, stats, who)
@@ -193,7 +225,11 @@ async def drawing_session(i: int, context, base_url: str, args, stats: Stats, st
                                         timing.latencies, predicted))
             problem = None
             if timing.latency is None:
-                problem = f"no new result within {args.timeout:.0f}s of the last stroke (digit {digit})"
+                r = timing.last_result
+                problem = (f"no new result within {args.timeout:.0f}s of the last stroke (digit {digit}; "
+                           f"rerun seen={r.get('sawRun')}, page changed={r.get('changed')}, "
+                           f"result shown={r.get('first') is not None}, script={snap.get('script')}, "
+                           f"prediction={snap.get('prediction')})")
             elif predicted is None:
                 problem = (f"result without a prediction for a drawn {digit} ({len(strokes)} strokes, "
                            f"{height:.0f}px; script={snap['script']}, alerts={snap['alerts']})")
@@ -208,6 +244,7 @@ async def drawing_session(i: int, context, base_url: str, args, stats: Stats, st
                 await page.screenshot(path=str(ARTIFACTS / f"workshop-draw-{len(stats.samples)}.png"))
             try:
                 await draw.reset(timeout=args.timeout)
+                stats.resets += 1
             except Exception as exc:
                 stats.error(who, f"{type(exc).__name__} on reset: {str(exc).splitlines()[0][:200]}")
                 await _error_screenshot(page, stats, who)
@@ -289,11 +326,12 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
         phase = "click"  # click -> submitted -> running -> (finished) -> click ...
         clicked_at = 0.0
         last_state = None
+        last_peek: float | None = None
         while time.monotonic() < stop_at[0]:
             if phase == "click":
                 await page.get_by_role("button", name=TRAIN_BUTTON).click(timeout=args.page_timeout * 1000)
                 stats.train_clicks += 1
-                clicked_at = time.monotonic()
+                clicked_at = time.time()
                 phase = "submitted"
                 print(f"  {who}: pressed Train ({query})", flush=True)
             try:
@@ -301,7 +339,7 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
             except Exception:
                 await asyncio.sleep(0.5)
                 continue
-            now = time.monotonic()
+            now = time.time()
             if st["queue"]:
                 stats.queue_messages.add(" ".join(st["queue"].split()))
                 state = "queued"
@@ -309,15 +347,23 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
                 state = "training"
             else:
                 state = "idle"
-            stats.train_obs.append((now, i, state))
-            if state != last_state:
-                print(f"  {who}: {state}" + (f" — {st['queue'] or st['progress']}" if state != "idle" else ""),
+            progress = " ".join((st["progress"] or "").split())
+            stats.train_obs.append((now, i, state, progress))
+            if progress:
+                stats.last_progress[i] = progress
+            shown = _phase(state, progress) if state != "idle" else "idle"
+            if shown != last_state:
+                print(f"  {who}: {shown} at +{now - clicked_at:.0f}s"
+                      + (f" — {' '.join((st['queue'] or st['progress'] or '').split())}" if state != "idle" else ""),
                       flush=True)
-                last_state = state
+                last_state = shown
             for e in st["errors"]:
                 stats.error(who, f"Streamlit error element: {e[:200]}")
             if st["connection"] and st["connection"] != "CONNECTED":
                 stats.error(who, f"connection state {st['connection']}")
+            if args.trainer_mode == "peek" and last_peek is not None and state != "idle":
+                # assume the state held since the previous peek (one observation per second)
+                stats.train_obs.extend((t, i, state, progress) for t in np.arange(last_peek + 1.0, now, 1.0))
             if phase == "submitted" and state in ("queued", "training"):
                 phase = "running"
             elif phase == "running" and state == "idle" and st["trainEnabled"]:
@@ -328,6 +374,21 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
                     await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-done.png"),
                                           full_page=True)
                 phase = "click" if args.repeat_training else "finished"
+            if args.trainer_mode == "peek" and phase == "running":
+                # Leave the Train page (the run goes on in the background), come back later to look.
+                last_peek = now
+                await page.get_by_role("link", name="Home").first.click(timeout=args.page_timeout * 1000)
+                await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(state="detached",
+                                                                             timeout=args.page_timeout * 1000)
+                await asyncio.sleep(max(0.0, min(args.peek_every, stop_at[0] - time.monotonic())))
+                await page.get_by_role("link", name="Train").first.click(timeout=args.page_timeout * 1000)
+                await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(timeout=args.page_timeout * 1000)
+                try:  # the live part renders right after the form
+                    await page.locator("[data-testid='stProgress'], [data-testid='stAlert'], "
+                                       "[data-testid='stMetric']").first.wait_for(timeout=10000)
+                except Exception:
+                    pass
+                continue
             await asyncio.sleep(1.0)
     except Exception as exc:
         stats.error(who, f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -344,7 +405,8 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
 # ---------------------------------------------------------------------------
 
 
-async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[int]) -> dict:
+async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[int],
+              server_mon: "MemoryMonitor | None" = None) -> dict:
     from playwright.async_api import async_playwright
 
     chromium = find_chromium()
@@ -359,8 +421,7 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
         try:
             # Chromium's processes are children of the Playwright driver: find them by parent.
             browser_monitor_pids.extend(_browser_root_pids({server.pid}))
-            # Open the app's root once first (see the report: with a pages/ directory, Streamlit stays in its
-            # legacy pages mode until some session has run app.py).
+            # The host opens the app's home page first (this also loads MNIST samples and the model once).
             ctx0 = await browsers[0].new_context(viewport={"width": 1280, "height": 900})
             page0 = await ctx0.new_page()
             t = time.monotonic()
@@ -392,13 +453,19 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
             info["ready"] = ready[0]
             print(f"  {ready[0]}/{total} sessions ready after {info['open_all_s']:.1f}s; measuring for "
                   f"{args.duration:.0f}s", flush=True)
-            info["t_start"] = time.monotonic()
-            stop_at[0] = info["t_start"] + args.duration
+            info["t_start"] = time.time()
+            if server_mon is not None:
+                server_mon.sample()
+                stats.cpu_window.append(server_mon.cpu_total())
+            stop_at[0] = time.monotonic() + args.duration
             start.set()
-            grace = args.timeout * 4 + 30
+            grace = args.timeout * 2 + 30  # an in-flight digit: strokes and a reset, each bounded by --timeout
             done, pending = await asyncio.wait(tasks, timeout=args.duration + grace)
             for task in pending:
                 task.cancel()
+            if server_mon is not None:
+                server_mon.sample()
+                stats.cpu_window.append(server_mon.cpu_total())
             info["t_end"] = time.monotonic()
             info["stuck_sessions"] = len(pending)
         finally:
@@ -418,8 +485,14 @@ def _browser_root_pids(exclude: set[int]) -> list[int]:
     return [c.pid for c in me.children(recursive=False) if c.pid not in exclude]
 
 
+def _phase(state: str, progress: str) -> str:
+    if state == "training":
+        return "compiling" if progress.startswith("Starting") else "epochs"
+    return "queued" if state == "queued" else "none"
+
+
 def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mon: MemoryMonitor,
-           server_cpu0: float, elapsed: float) -> None:
+           server_cpu0: float, elapsed: float, health: HealthProbe | None = None) -> None:
     t0, t1 = info.get("t_start", 0.0), info.get("t_start", 0.0) + args.duration
     samples = [s for s in stats.samples if s.released >= t0]
     ok = [s for s in samples if s.latency is not None]
@@ -429,23 +502,30 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
     correct = sum(1 for s in predicted if s.predicted == str(s.digit))
     timeouts = sum(1 for s in samples if s.latency is None)
 
-    # When was some trainer training (progress bar) during the window?
-    training_times = sorted(t for t, _, st in stats.train_obs if st == "training")
-
-    def training_at(t: float) -> bool:
-        # observations are ~1 s apart per trainer: "training" if one was seen within 1.5 s
-        j = np.searchsorted(training_times, t)
-        near = [training_times[k] for k in (j - 1, j) if 0 <= k < len(training_times)]
-        return any(abs(x - t) <= 1.5 for x in near)
-
     first_of_session: dict[int, Sample] = {}
     for s in sorted(ok, key=lambda s: s.released):
         first_of_session.setdefault(s.session, s)
     first_ids = {id(s) for s in first_of_session.values()}
     first_ms = [1000 * s.latency for s in ok if id(s) in first_ids]
     warm_ms = [1000 * s.latency for s in ok if id(s) not in first_ids]
-    during = [1000 * s.latency for s in ok if training_at(s.released)]
-    idle = [1000 * s.latency for s in ok if not training_at(s.released)]
+
+    # What were the trainers doing around time t? Each is observed about once a second.
+    obs = sorted((t, _phase(state, progress)) for t, _, state, progress in stats.train_obs)
+    obs_t = np.array([t for t, _ in obs], dtype=float)
+    training_times = [t for t, ph in obs if ph in ("compiling", "epochs")]
+    rank = {"compiling": 3, "epochs": 2, "queued": 1, "none": 0}
+
+    def phase_at(t: float) -> str:
+        """The busiest trainer phase observed within 1.5 s of t ("none" without training)."""
+        lo, hi = np.searchsorted(obs_t, t - 1.5), np.searchsorted(obs_t, t + 1.5)
+        phases = [obs[k][1] for k in range(lo, hi)]
+        return max(phases, key=rank.get, default="none")
+
+    by_phase: dict[str, list[float]] = {}
+    for s in ok:
+        by_phase.setdefault(phase_at(s.released), []).append(1000 * s.latency)
+    during = by_phase.get("compiling", []) + by_phase.get("epochs", [])
+    idle = by_phase.get("none", []) + by_phase.get("queued", [])
     in_window = [t for t in training_times if t0 <= t <= t1]
     training_seconds = 0.0
     if in_window:
@@ -457,7 +537,8 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
     print("=== Digit Studio workshop benchmark ===")
     print(f"sessions={args.sessions} trainers={args.trainers} duration_s={args.duration:.0f} "
           f"browsers={min(args.browsers, args.sessions + args.trainers)} think_s={args.think:g} "
-          f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size}")
+          f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size} "
+          f"trainer_mode={args.trainer_mode}")
     print(f"sessions_ready={info.get('ready', 0)}/{args.sessions + args.trainers} "
           f"open_all_s={info.get('open_all_s', float('nan')):.1f} home_load_s={info.get('home_load_s', float('nan')):.1f}"
           f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}")
@@ -480,17 +561,38 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
     print(f"latency_while_training_p50_ms={pct(during, 50):.0f} latency_while_training_p95_ms={pct(during, 95):.0f} "
           f"(n={len(during)})  latency_no_training_p50_ms={pct(idle, 50):.0f} "
           f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})")
+    print("latency_by_training_phase: " + "  ".join(
+        f"{ph}: p50={pct(v, 50):.0f}ms p95={pct(v, 95):.0f}ms n={len(v)}" for ph, v in sorted(by_phase.items())))
     print(f"training_during_measurement={'yes' if in_window else 'no'} training_seconds_observed={training_seconds:.0f}"
           f" train_clicks={stats.train_clicks} train_runs_finished={stats.train_finished}")
+    for who, progress in sorted(stats.last_progress.items()):
+        print(f"  trainer {who} last progress: {progress}")
     for acc in stats.train_accuracies:
         print(f"  finished run: {acc}")
     print(f"queue_messages_seen={len(stats.queue_messages)}")
     for q in sorted(stats.queue_messages):
         print(f"  queue message: {q}")
+    if health is not None:
+        hs = [(t, x) for t, x in health.samples if t0 <= t <= t1]
+        ok_h = [1000 * x for _, x in hs if x is not None]
+        print(f"health_endpoint_p50_ms={pct(ok_h, 50):.0f} health_endpoint_p95_ms={pct(ok_h, 95):.0f} "
+              f"health_endpoint_max_ms={max(ok_h, default=float('nan')):.0f} failed={sum(1 for _, x in hs if x is None)} "
+              f"(n={len(hs)}; the server's event loop responsiveness during the measurement)")
+        h_phase: dict[str, list[float]] = {}
+        for t, x in hs:
+            if x is not None:
+                h_phase.setdefault(phase_at(t), []).append(1000 * x)
+        print("health_by_training_phase: " + "  ".join(
+            f"{ph}: p50={pct(v, 50):.0f}ms max={max(v):.0f}ms n={len(v)}" for ph, v in sorted(h_phase.items())))
     print(f"load_average_before={info.get('load_before', float('nan')):.2f} "
           f"load_average_after={info.get('load_after', float('nan')):.2f} (1-minute, whole machine)")
     print(f"server_peak_rss_mb={server_mon.peak_rss / 2**20:.0f} (main process {server_mon.peak_main_rss / 2**20:.0f})")
     server_cpu = server_mon.cpu_total() - server_cpu0
+    reruns = sum(s.strokes for s in stats.samples) + stats.resets
+    if len(stats.cpu_window) == 2 and reruns:
+        window_cpu = stats.cpu_window[1] - stats.cpu_window[0]
+        print(f"server_cpu_during_window_s={window_cpu:.0f} draw_reruns={reruns} "
+              f"server_cpu_ms_per_draw_rerun={1000 * window_cpu / reruns:.0f} (upper bound: includes training and idle work)")
     print(f"server_cpu_s={server_cpu:.0f} browsers_cpu_s={browser_mon.cpu_total():.0f} wall_s={elapsed:.0f} "
           f"cores={os.cpu_count()} browsers_peak_rss_mb={browser_mon.peak_rss / 2**20:.0f}")
     by_digit = {}
@@ -519,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--browsers", type=int, default=2, help="Chromium instances (sessions are spread over them)")
     parser.add_argument("--think", type=float, default=1.0,
                         help="mean pause between digits in seconds (uniform 0.5-1.5x)")
-    parser.add_argument("--timeout", type=float, default=20, help="seconds to wait for a result after a stroke")
+    parser.add_argument("--timeout", type=float, default=60,
+                        help="seconds to wait for a result after a stroke before counting a timeout error "
+                             "(results slower than 20 s are also counted: latency_over_20s)")
     parser.add_argument("--page-timeout", type=float, default=120, help="seconds to wait for a page to load")
     parser.add_argument("--open-concurrency", type=int, default=4, help="pages loading at the same time during setup")
     parser.add_argument("--min-height", type=float, default=50, help="smallest digit height in canvas pixels")
@@ -528,6 +632,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="cnn", choices=["mlp", "cnn"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=20000)
+    parser.add_argument("--trainer-mode", choices=["watch", "peek"], default="watch",
+                        help="watch: keep the Train page open while training (it updates live twice a second); "
+                             "peek: after pressing Train go to Home and look at the Train page every --peek-every s")
+    parser.add_argument("--peek-every", type=float, default=15.0)
     parser.add_argument("--no-repeat-training", dest="repeat_training", action="store_false",
                         help="train once per trainer session (default: press Train again when a run finishes)")
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "/work/shared/mnist")
@@ -554,10 +662,12 @@ def main(argv: list[str] | None = None) -> int:
     browser_pids: list[int] = []
     browser_mon = MemoryMonitor(lambda: list(browser_pids), interval=1.0)
     browser_mon.start()
+    health = HealthProbe(server.base_url)
+    health.start()
     info: dict = {}
     load_before = os.getloadavg()[0]
     try:
-        info = asyncio.run(run(args, server, stats, browser_pids))
+        info = asyncio.run(run(args, server, stats, browser_pids, server_mon))
         info["load_before"], info["load_after"] = load_before, os.getloadavg()[0]
     except KeyboardInterrupt:
         print("interrupted")
@@ -565,8 +675,9 @@ def main(argv: list[str] | None = None) -> int:
         server_mon.sample()
         server_mon.stop()
         browser_mon.stop()
+        health.stop()
         server.stop()
-    report(args, stats, info, server_mon, browser_mon, server_cpu0, time.monotonic() - t_begin)
+    report(args, stats, info, server_mon, browser_mon, server_cpu0, time.monotonic() - t_begin, health)
     return 0
 
 

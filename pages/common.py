@@ -97,9 +97,15 @@ def load_cached_model(path: str, mtime: float):
 
     ``mtime`` is part of the cache key, so a re-saved file is loaded afresh.
     """
+    import gc
+
     from core.inference import load_model
 
-    return load_model(path)
+    model = load_model(path)
+    # TensorFlow, Keras and the model are loaded for good: move their objects out of
+    # the garbage collector's way so automatic full collections stay cheap.
+    gc.freeze()
+    return model
 
 
 def load_file_model(path: Path):

@@ -6,8 +6,11 @@ Used by ``tests/test_e2e_browser.py`` and ``bench/workshop.py``:
   Debian's Chromium driven by Playwright (no browser download).
 * :class:`AppServer`: starts ``streamlit run app.py`` on a free 127.0.0.1 port,
   waits for ``/_stcore/health`` and always stops the whole process group.
-* :class:`DrawPage`: the Draw page's canvas, its toolbar and the prediction
-  element, with helpers to draw strokes and wait for a (new) prediction.
+* :class:`DrawPage` (sync API) and :class:`AsyncDrawPage` (async API): the
+  Draw page's canvas, its toolbar and the prediction element, with helpers to
+  draw strokes with the mouse and wait *in the page* for each stroke's result.
+* :func:`digit_polylines`, :func:`random_digit_strokes`: realistic strokes
+  from ``bench.handwriting`` placed on the 280×280 canvas.
 
 Everything here waits on conditions (with timeouts), never on fixed sleeps.
 """
@@ -21,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -95,8 +99,8 @@ class AppServer:
         port: Port to listen on (default: a free one).
         env: Extra environment variables (MNIST_DIR is passed through from the
             current environment anyway, when set).
-        log_path: Where the server's stdout/stderr go (default: a file in
-            ``test-artifacts/``).
+        log_path: Where the server's stdout/stderr go (default: a temporary
+            file, deleted by :meth:`stop`; read it with :meth:`log_tail`).
         python: Interpreter (default: the project's .venv, else this one).
     """
 
@@ -110,7 +114,12 @@ class AppServer:
         self.env.update(env or {})
         self.env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.env.setdefault("PYTHONUNBUFFERED", "1")
-        self.log_path = log_path or ARTIFACTS / f"streamlit-{self.port}.log"
+        self._temp_log = log_path is None
+        if log_path is None:
+            fd, name = tempfile.mkstemp(prefix=f"digit-studio-{self.port}-", suffix=".log")
+            os.close(fd)
+            log_path = Path(name)
+        self.log_path = Path(log_path)
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -173,6 +182,8 @@ class AppServer:
         if self._log is not None:
             self._log.close()
             self._log = None
+        if self._temp_log:
+            self.log_path.unlink(missing_ok=True)
 
     def __enter__(self) -> "AppServer":
         return self.start()
@@ -211,7 +222,7 @@ def random_digit_strokes(digit: int, rng: np.random.Generator, canvas: float = 2
                          min_height: float = 60.0, max_height: float = 240.0,
                          margin: float = 14.0) -> list[np.ndarray]:
     """Strokes of ``digit`` at a random size and position inside the canvas."""
-    from bench.handwriting import digit_strokes
+    from bench.handwriting import digit_strokes, place_strokes
 
     strokes = digit_strokes(digit, rng)
     pts = np.vstack(strokes)
@@ -222,8 +233,6 @@ def random_digit_strokes(digit: int, rng: np.random.Generator, canvas: float = 2
     width = height * aspect
     x0 = float(rng.uniform(margin, max(margin, canvas - margin - width)))
     y0 = float(rng.uniform(margin, max(margin, canvas - margin - height)))
-    from bench.handwriting import place_strokes
-
     return fit_polylines(place_strokes(strokes, x0, y0, height), canvas, margin)
 
 
@@ -231,29 +240,97 @@ def random_digit_strokes(digit: int, rng: np.random.Generator, canvas: float = 2
 # The Draw page
 # ---------------------------------------------------------------------------
 
-#: One round trip: what the tab shows right now (used by the sync and the async page objects).
-SNAPSHOT_JS = """
-() => {
+#: JS: ``snapshot()``, what the tab shows right now (shared by the page objects below).
+_SNAPSHOT_FN = """
+const snapshot = () => {
+  // textContent, not innerText: no forced layout, so polling stays cheap with many tabs open.
   const main = document.querySelector('[data-testid="stMain"]') || document.body;
   const app = document.querySelector('[data-testid="stApp"]');
   const pred = document.querySelector("[data-testid='prediction']");
   const imgs = Array.from(main.querySelectorAll('img')).map(i => i.getAttribute('src'));
-  const text = main.innerText || '';
-  const errors = Array.from(document.querySelectorAll(%s)).map(e => (e.innerText || '').slice(0, 300));
-  const alerts = Array.from(main.querySelectorAll('[data-testid="stAlert"]')).map(e => (e.innerText || '').trim());
+  const errors = Array.from(document.querySelectorAll(%s)).map(e => (e.textContent || '').slice(0, 300));
+  const alerts = Array.from(main.querySelectorAll('[data-testid="stAlert"]')).map(e => (e.textContent || '').trim());
   const prompts = %s;
-  const promptShown = alerts.find(a => prompts.some(p => a.includes(p))) || null;
   return {
-    signature: text + '\\n' + imgs.join('\\n'),
+    signature: (main.textContent || '') + '\\n' + imgs.join('\\n'),
     script: app ? (app.getAttribute('data-test-script-state') || '') : '',
     connection: app ? (app.getAttribute('data-test-connection-state') || '') : '',
-    prediction: pred ? pred.innerText.trim() : null,
-    prompt: promptShown,
+    prediction: pred ? (pred.textContent.trim() || null) : null,
+    prompt: alerts.find(a => prompts.some(p => a.includes(p))) || null,
     alerts: alerts.map(a => a.slice(0, 200)),
     errors: errors,
   };
-}
+};
 """ % (repr(ERROR_ELEMENTS), json.dumps(PROMPT_TEXTS, ensure_ascii=False))
+
+#: One round trip: :func:`snapshot` of the tab.
+SNAPSHOT_JS = "() => {" + _SNAPSHOT_FN + " return snapshot(); }"
+
+#: Arm a watcher *in the page* before an action (a stroke, a toolbar click). Returns the result
+#: area's signature before the action. The watcher (MutationObserver + a 100 ms check) notes when
+#: a new result is first on screen and when the app has settled; :data:`WAIT_JS` collects that.
+#: It also notes whether Streamlit's script state was seen leaving ``notRunning`` (diagnostics
+#: only: under load the frontend can apply "started" and "finished" in one render, so a rerun
+#: need not show up in the DOM). Arm only when the page has settled after the previous action.
+#:
+#: "A new result is on screen": the result area differs from before and shows a prediction or
+#: one of the Draw page's prompts (every stroke changes the 28×28 preview, so its result differs). The prediction is the right
+#: column's first element, so once anything after it changed, the prediction element on the page
+#: is the new one; a freshly rendered HTML block can be a loading skeleton for a while (the browser
+#: fetches Streamlit's HTML-markdown code on a page's first prediction), which does not count.
+#: "Settled": additionally the script state is back to ``notRunning`` and nothing changed between
+#: two checks.
+ARM_JS = "() => {" + _SNAPSHOT_FN + """
+  if (window.__dsWatch) window.__dsWatch.stop();
+  const w = {before: snapshot().signature, sawRun: false, first: null, settled: null, snap: null, waiters: []};
+  let last = w.before;
+  const check = () => {
+    if (w.settled !== null) return;
+    const snap = snapshot();
+    w.snap = snap;
+    if (snap.script && snap.script !== 'notRunning') w.sawRun = true;
+    const now = Date.now();
+    const visible = snap.signature !== w.before && !!(snap.prediction || snap.prompt);
+    if (visible && w.first === null) w.first = now;
+    if (visible && snap.signature === last && snap.script === 'notRunning') {
+      w.settled = now; w.stop(); w.waiters.splice(0).forEach((f) => f());
+    }
+    last = snap.signature;
+  };
+  // Check ~20 ms after DOM changes (coalesced), and every 100 ms regardless.
+  let pending = false;
+  const soon = () => { if (!pending) { pending = true; setTimeout(() => { pending = false; check(); }, 20); } };
+  const observer = new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.type === 'attributes' && r.attributeName === 'data-test-script-state'
+          && r.target.getAttribute('data-test-script-state') !== 'notRunning') w.sawRun = true;
+    }
+    soon();
+  });
+  observer.observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
+  const timer = setInterval(check, 100);
+  w.stop = () => { observer.disconnect(); clearInterval(timer); };
+  window.__dsWatch = w;
+  return w.before;
+}"""
+
+#: Wait for the armed watcher (argument: timeout in ms). Resolves to {first, settled, snap}:
+#: wall-clock ms (``Date.now()``) when the new result first showed / when the app had settled
+#: (null when not within the timeout), and the latest snapshot.
+WAIT_JS = "async (timeoutMs) => {" + _SNAPSHOT_FN + """
+  const w = window.__dsWatch;
+  if (!w) throw new Error('no watcher armed');
+  if (w.settled === null) {
+    await new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      w.waiters.push(() => { clearTimeout(t); resolve(); });
+    });
+  }
+  w.stop();
+  window.__dsWatch = null;
+  return {first: w.first, settled: w.settled, sawRun: w.sawRun, changed: snapshot().signature !== w.before,
+          snap: w.settled === null ? snapshot() : w.snap};
+}"""
 
 
 def mouse_ops(strokes: Iterable[Sequence[Sequence[float]]], box: dict, step_px: float = 4.0,
@@ -289,55 +366,37 @@ def mouse_ops(strokes: Iterable[Sequence[Sequence[float]]], box: dict, step_px: 
 class StrokeTiming:
     """Per stroke: mouse-up time, when its result first showed, when the app had settled.
 
-    Times are ``time.monotonic()``; None means "not within the timeout".
+    Times are wall-clock seconds (``time.time()``, comparable with the page's
+    ``Date.now()``); None means "not within the timeout". ``snap`` is the
+    page's snapshot after the last stroke.
     """
 
     def __init__(self) -> None:
         self.released: list[float] = []
         self.seen: list[float | None] = []
         self.settled: list[float | None] = []
+        self.snap: dict = {}
+        self.last_result: dict = {}
 
-    def add(self, released: float, seen: float | None, settled: float | None) -> None:
+    def add(self, released: float, result: dict) -> None:
         self.released.append(released)
-        self.seen.append(seen)
-        self.settled.append(settled)
+        self.seen.append(None if result["first"] is None else result["first"] / 1000.0)
+        self.settled.append(None if result["settled"] is None else result["settled"] / 1000.0)
+        self.snap = result["snap"]
+        self.last_result = result
 
     @property
     def latency(self) -> float | None:
-        """Seconds from the last mouse-up to the page showing its result (None on timeout)."""
-        if not self.seen or self.seen[-1] is None:
+        """Seconds from the last mouse-up to its result on screen (None: not within the timeout)."""
+        if not self.seen or self.seen[-1] is None or self.settled[-1] is None:
             return None
-        return self.seen[-1] - self.released[-1]
+        return max(0.0, self.seen[-1] - self.released[-1])
 
     @property
     def latencies(self) -> list[float | None]:
         """Mouse-up → result seconds of every stroke."""
-        return [None if s is None else s - r for r, s in zip(self.released, self.seen)]
-
-
-class _Settle:
-    """Polling state for "a new result is on screen and the app finished its rerun".
-
-    A new result is on screen when the result area differs from ``before``
-    and shows a prediction or one of the Draw page's prompts. (The prediction
-    is the right column's first element, so once anything after it changed,
-    a prediction element on the page is the new one; a freshly rendered HTML
-    block can briefly be a loading skeleton, which does not count.)
-    """
-
-    def __init__(self, before: str) -> None:
-        self.before = before
-        self.last = before
-        self.first: float | None = None
-
-    def update(self, snap: dict, now: float) -> bool:
-        sig = snap["signature"]
-        visible = sig != self.before and bool(snap["prediction"] or snap["prompt"])
-        if visible and self.first is None:
-            self.first = now
-        done = visible and sig == self.last and snap["script"] == "notRunning"
-        self.last = sig
-        return done
+        return [None if s is None or t is None else max(0.0, s - r)
+                for r, s, t in zip(self.released, self.seen, self.settled)]
 
 
 class DrawPage:
@@ -377,17 +436,17 @@ class DrawPage:
         return self.page.locator(f"button[title='{title}']").first
 
     def snapshot(self) -> dict:
-        """What the tab shows: signature, script state, prediction, prompt, errors."""
+        """What the tab shows: signature, script state, prediction, prompt, alerts, errors."""
         return self.page.evaluate(SNAPSHOT_JS)
 
     # -- drawing ----------------------------------------------------------
     def draw(self, strokes: Iterable[Sequence[Sequence[float]]], step_px: float = 4.0) -> float:
         """Draw polylines (canvas pixel coordinates) with the mouse.
 
-        Returns ``time.monotonic()`` right after the final mouse-up.
+        Returns ``time.time()`` right after the final mouse-up.
         """
         mouse = self.page.mouse
-        released = time.monotonic()
+        released = time.time()
         for ops in mouse_ops(strokes, self.box(), step_px):
             for op in ops:
                 if op[0] == "move":
@@ -396,7 +455,7 @@ class DrawPage:
                     mouse.down()
                 else:
                     mouse.up()
-                    released = time.monotonic()
+                    released = time.time()
         return released
 
     def draw_digit(self, strokes: Sequence[Sequence[Sequence[float]]], timeout: float = 20.0,
@@ -409,43 +468,30 @@ class DrawPage:
         """
         timing = StrokeTiming()
         for stroke in strokes:
-            before = self.snapshot()["signature"]
+            self.page.evaluate(ARM_JS)
             released = self.draw([stroke], step_px=step_px)
-            timing.add(released, *self.wait_settled(before, timeout))
+            timing.add(released, self.page.evaluate(WAIT_JS, timeout * 1000))
         return timing
 
-    def wait_settled(self, before: str, timeout: float = 20.0,
-                     poll: float = 0.03) -> tuple[float | None, float | None]:
-        """Wait until the result differs from ``before`` and the app has finished its rerun.
+    def click_and_wait(self, title: str, timeout: float = 30.0) -> dict:
+        """Click a toolbar button (by title) and wait until the app has shown the result and settled.
 
-        Returns (time the result first changed on screen, time the app had
-        settled: script not running and the result unchanged over two polls);
-        either is None on timeout.
+        Returns the watcher's result ({first, settled, snap}; ``settled`` is None on timeout).
         """
-        state = _Settle(before)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                snap = self.snapshot()
-            except Exception:  # navigation/teardown mid-evaluate: poll again
-                snap = None
-            now = time.monotonic()
-            if snap is not None and state.update(snap, now):
-                return state.first, now
-            if now > deadline:
-                return state.first, None
-            time.sleep(poll)
+        self.page.evaluate(ARM_JS)
+        self.button(title).click(timeout=timeout * 1000)
+        return self.page.evaluate(WAIT_JS, timeout * 1000)
 
     def reset(self, timeout: float = 30.0) -> None:
-        """Press the toolbar's reset button and wait for the empty prompt."""
-        self.button("Reset canvas & history").click()
+        """Press the toolbar's reset button; wait for the empty prompt and the end of the rerun."""
+        self.click_and_wait("Reset canvas & history", timeout)
         self.wait_empty(timeout)
 
     # -- reading ----------------------------------------------------------
     def prediction(self) -> str | None:
         """The digit currently shown, or None when no prediction element is on the page."""
         try:
-            return self.snapshot()["prediction"] or None
+            return self.snapshot()["prediction"]
         except Exception:
             return None
 
@@ -453,16 +499,15 @@ class DrawPage:
                         poll: float = 0.05) -> tuple[str | None, float]:
         """Poll until a prediction (``expected``, or any when None) is shown.
 
-        Returns (digit shown, or None on timeout; ``time.monotonic()`` when seen/given up).
+        Returns (digit shown, or None on timeout; ``time.time()`` when seen/given up).
         """
         deadline = time.monotonic() + timeout
         while True:
             seen = self.prediction()
-            now = time.monotonic()
             if seen is not None and (expected is None or seen == str(expected)):
-                return seen, now
-            if now > deadline:
-                return None, now
+                return seen, time.time()
+            if time.monotonic() > deadline:
+                return None, time.time()
             time.sleep(poll)
 
     def wait_empty(self, timeout: float = 20.0) -> None:
@@ -501,7 +546,7 @@ class AsyncDrawPage:
 
     async def draw(self, strokes, step_px: float = 4.0) -> float:
         mouse = self.page.mouse
-        released = time.monotonic()
+        released = time.time()
         for ops in mouse_ops(strokes, await self.box(), step_px):
             for op in ops:
                 if op[0] == "move":
@@ -510,39 +555,25 @@ class AsyncDrawPage:
                     await mouse.down()
                 else:
                     await mouse.up()
-                    released = time.monotonic()
+                    released = time.time()
         return released
-
-    async def wait_settled(self, before: str, timeout: float = 20.0,
-                           poll: float = 0.03) -> tuple[float | None, float | None]:
-        import asyncio
-
-        state = _Settle(before)
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                snap = await self.snapshot()
-            except Exception:
-                snap = None
-            now = time.monotonic()
-            if snap is not None and state.update(snap, now):
-                return state.first, now
-            if now > deadline:
-                return state.first, None
-            await asyncio.sleep(poll)
 
     async def draw_digit(self, strokes, timeout: float = 20.0, step_px: float = 4.0) -> StrokeTiming:
         timing = StrokeTiming()
         for stroke in strokes:
-            before = (await self.snapshot())["signature"]
+            await self.page.evaluate(ARM_JS)
             released = await self.draw([stroke], step_px=step_px)
-            timing.add(released, *(await self.wait_settled(before, timeout)))
+            timing.add(released, await self.page.evaluate(WAIT_JS, timeout * 1000))
         return timing
 
-    async def reset(self, timeout: float = 30.0) -> None:
+    async def reset(self, timeout: float = 30.0) -> dict:
+        """Press reset; wait for the empty prompt and the end of the rerun. Returns the watcher's result."""
+        await self.page.evaluate(ARM_JS)
         await self.page.locator(RESET_BUTTON).first.click(timeout=timeout * 1000)
+        result = await self.page.evaluate(WAIT_JS, timeout * 1000)
         await self.page.get_by_text(EMPTY_PROMPT_TEXT).first.wait_for(state="visible", timeout=timeout * 1000)
         await self.page.locator(PREDICTION).first.wait_for(state="detached", timeout=timeout * 1000)
+        return result
 
 
 def save_artifacts(page, name: str) -> list[Path]:

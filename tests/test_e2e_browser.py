@@ -204,33 +204,34 @@ def test_undo_and_redo(app_server, page):
         shown, _ = draw.wait_prediction(0, timeout=PREDICTION_TIMEOUT)
         assert shown == "0", f"expected 0, the page shows {draw.prediction()!r}"
     with step(page, "undo", app_server):
-        draw.button("Undo").click()
+        draw.click_and_wait("Undo", timeout=PREDICTION_TIMEOUT)
         draw.wait_empty(timeout=PREDICTION_TIMEOUT)
     with step(page, "redo", app_server):
-        draw.button("Redo").click()
+        draw.click_and_wait("Redo", timeout=PREDICTION_TIMEOUT)
         shown, _ = draw.wait_prediction(0, timeout=PREDICTION_TIMEOUT)
         assert shown == "0", f"expected 0 again after redo, the page shows {draw.prediction()!r}"
         assert_no_errors(draw)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known app bug: app.py sits next to a `pages/` directory, so Streamlit starts in its legacy "
-    "pages-directory mode; until some session runs app.py (opens /), a deep link such as /draw runs "
-    "pages/draw.py on its own — no set_page_config, and the sidebar lists app/common/draw/home/train. "
-    "Fix: rename pages/ (e.g. to views/). Remove this marker once fixed."))
 def test_deep_link_to_draw_on_fresh_server_uses_app_navigation(chromium_path, browser):
-    """The first visitor of a fresh server arrives by a link to /draw (or a shared /train link)."""
+    """The first visitor of a fresh server arrives by a link to /draw (or a shared /train link).
+
+    Regression test: with a ``pages/`` folder next to app.py, Streamlit starts in its legacy
+    pages-directory mode, and until some session had run app.py a deep link ran pages/draw.py
+    alone (no set_page_config; the sidebar listed app/common/draw/home/train).
+    """
     server = _start_server()
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(PAGE_TIMEOUT * 1000)
     page = context.new_page()
     try:
-        DrawPage(page, server.base_url).open(timeout=PAGE_TIMEOUT)
-        labels = page.locator("[data-testid='stSidebarNav'] a")
-        labels.first.wait_for(state="visible")
-        texts = [" ".join(t.split()) for t in labels.all_inner_texts()]
-        assert not any(t.lower() == "common" for t in texts), f"sidebar lists pages/common.py as a page: {texts}"
-        assert any("Draw" in t for t in texts), f"sidebar is not the app's navigation: {texts}"
+        with step(page, "deep-link-draw", server):
+            DrawPage(page, server.base_url).open(timeout=PAGE_TIMEOUT)
+            labels = page.locator("[data-testid='stSidebarNav'] a")
+            labels.first.wait_for(state="visible")
+            texts = [" ".join(t.split()) for t in labels.all_inner_texts()]
+            assert not any(t.lower() == "common" for t in texts), f"sidebar lists pages/common.py as a page: {texts}"
+            assert any("Draw" in t for t in texts), f"sidebar is not the app's navigation: {texts}"
     finally:
         context.close()
         server.stop()
