@@ -152,5 +152,6 @@ with right:
         st.caption(f"Model: {model_label}")
 
 if result is not None and result.image is not None:
-    with st.expander("🔍 How the app sees it"):
+    # A toggle, not an expander: the step images are made only when someone asks.
+    if st.toggle("🔍 How the app sees it", key="show_steps"):
         show_steps(result, rgba, probs)

@@ -267,6 +267,10 @@ def test_draw_page_classifies_an_uploaded_photo_and_refuses_a_bad_file() -> None
     assert any(caption.startswith("Model: Bundled default model") for caption in texts(at.caption))
     bars = [m.value for m in at.markdown if "confidence for each digit" in m.value]
     assert len(bars) == 1 and all(f"data-testid='confidence-{d}'" in bars[0] for d in range(10))
+    assert not [t for t in at.toggle if t.key == "compare_naive"]  # steps are made only on demand
+    at.toggle(key="show_steps").set_value(True).run()
+    assert_ok(at)
+    assert any("centre of mass" in c for c in texts(at.caption))
     at.toggle(key="compare_naive").set_value(True).run()
     assert_ok(at)
     assert "Naive resize →" in joined(at.markdown)
