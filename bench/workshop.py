@@ -252,13 +252,18 @@ async def drawing_session(i: int, context, base_url: str, args, stats: Stats, st
                 continue
             await asyncio.sleep(float(rng.uniform(0.5, 1.5)) * args.think)
     except Exception as exc:
-        stats.error(who, f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        try:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-failed.png"))
-        except Exception:
-            pass
-        ready[0] += 1  # never block the start barrier
+        await _session_failed(page, stats, who, exc, ready)
+
+
+async def _session_failed(page, stats, who: str, exc: Exception, ready: list) -> None:
+    """Record a session that died, keep a screenshot, and never block the start barrier."""
+    stats.error(who, f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+    try:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-failed.png"))
+    except Exception:
+        pass
+    ready[0] += 1
 
 
 async def _error_screenshot(page, stats: Stats, who: str, limit: int = 12) -> None:
@@ -391,13 +396,7 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
                 continue
             await asyncio.sleep(1.0)
     except Exception as exc:
-        stats.error(who, f"session failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        try:
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-failed.png"))
-        except Exception:
-            pass
-        ready[0] += 1
+        await _session_failed(page, stats, who, exc, ready)
 
 
 # ---------------------------------------------------------------------------
