@@ -2,12 +2,12 @@
 
 :func:`train` runs ``model.fit`` on an in-memory ``tf.data`` pipeline (the
 dataset is held once per process as a tensor; batches are gathered by index,
-never copied per epoch), runs several batches per call into the compiled graph
-(``steps_per_execution``) so Python is not on the per-batch path, and reports
-through a small Keras callback (:class:`ProgressCallback`) that calls plain
-Python hooks. A :class:`StopSignal` is checked inside the input pipeline, so
-training ends within one batch of ``stop.set()``, even in the middle of a
-group of batches.
+never copied per epoch), trains a whole block of batches per call into the
+graph (:class:`BlockTrainer`) so Python is not on the per-batch path, and
+reports through a small Keras callback (:class:`ProgressCallback`) that calls
+plain Python hooks. The block loop checks a :class:`StopSignal` before every
+batch, so training ends within one batch of ``stop.set()``, even in the
+middle of a block.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import warnings
 import weakref
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Mapping
@@ -241,10 +240,10 @@ class TrainResult:
 
 
 class StopSignal:
-    """A stop flag seen both by Python and by the TensorFlow input pipeline.
+    """A stop flag seen both by Python and by the graph's training loop.
 
-    ``set()`` can be called from any thread; the pipeline stops feeding
-    batches at once, so the running training step is the last one.
+    ``set()`` can be called from any thread; the loop trains no further
+    batch, so the running one is the last.
     """
 
     def __init__(self) -> None:
@@ -359,8 +358,8 @@ def augment_batch(images: tf.Tensor, generator: tf.random.Generator, max_rotatio
     return tf.clip_by_value(x / tf.maximum(peak, 1e-3), 0.0, 1.0)
 
 
-def _dataset(x: np.ndarray, y: np.ndarray, n: int, batch_size: int, block: int, config: TrainConfig,
-             stop: tf.Variable | None) -> tf.data.Dataset:
+def _dataset(x: np.ndarray, y: np.ndarray, n: int, batch_size: int, block: int,
+             config: TrainConfig) -> tf.data.Dataset:
     """Blocks of ``block`` batches of the first ``n`` images of ``x``, reshuffled every epoch.
 
     ``x`` and ``y`` are the whole arrays (e.g. straight from ``load_mnist``):
@@ -394,10 +393,9 @@ def _dataset(x: np.ndarray, y: np.ndarray, n: int, batch_size: int, block: int, 
             return tf.reshape(flat, tf.shape(xb)), yb
 
         ds = ds.map(augment)
-    ds = ds.prefetch(2)
-    if stop is not None:
-        ds = ds.take_while(lambda a, b: tf.logical_not(stop))
-    return ds
+    # The per-epoch flat_map hides the length; Keras needs it to end epochs cleanly.
+    blocks = math.ceil((full // batch_size) / block) + (1 if full < n else 0)
+    return ds.apply(tf.data.experimental.assert_cardinality(blocks)).prefetch(2)
 
 
 class FusedAdam(keras.optimizers.Adam):
@@ -650,16 +648,12 @@ def train(config: TrainConfig,
     signal = stop if isinstance(stop, StopSignal) else None
     trainer = BlockTrainer(model, signal.variable if signal is not None else None)
     trainer.compile(optimizer=FusedAdam(learning_rate), jit_compile=jit_compile)
-    dataset = _dataset(x_all, y_all, len(x_train), batch_size, block, config,
-                       signal.variable if signal is not None else None)
+    dataset = _dataset(x_all, y_all, len(x_train), batch_size, block, config)
     callback = ProgressCallback(batches, config.epochs, on_batch, on_epoch, stop, validation,
                                 evaluated=model, counter=trainer.batch_counter.numpy)
     started = time.perf_counter()
     if not (stop is not None and stop.is_set()):
-        with warnings.catch_warnings():
-            # A stop ends the input early, which Keras reports as running out of data.
-            warnings.filterwarnings("ignore", message="Your input ran out of data")
-            trainer.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[callback])
+        trainer.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[callback])
     duration = time.perf_counter() - started
     test_probabilities = predict_dataset(model, x_test)
     test_loss, test_accuracy = scores(test_probabilities, y_test)
