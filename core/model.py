@@ -9,8 +9,9 @@ by :mod:`core.inference`.
 from __future__ import annotations
 
 import io
+import itertools
 from contextlib import redirect_stdout
-from typing import Literal
+from typing import Iterator, Literal
 
 import keras
 from keras import layers
@@ -30,23 +31,46 @@ ARCHITECTURES: dict[str, str] = {
 }
 
 
-def _mlp(dropout: float) -> list[layers.Layer]:
+def _seeds(seed: int | None) -> Iterator[int | None]:
+    """A distinct seed per layer derived from ``seed`` (``None`` forever when unseeded).
+
+    Seeding each layer, rather than calling ``keras.utils.set_random_seed``,
+    leaves the process-wide random state alone: setting TensorFlow's global
+    seed also clears its kernel cache, so every compiled function in the
+    process (every session's inference and training steps) would be compiled
+    again on its next call.
+    """
+    if seed is None:
+        return itertools.repeat(None)
+    return (seed * 1009 + i for i in itertools.count(1))
+
+
+def _dense(units: int, name: str, seeds: Iterator[int | None], activation: str = "relu") -> layers.Dense:
+    return layers.Dense(units, activation=activation, name=name,
+                        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
+
+
+def _mlp(dropout: float, seeds: Iterator[int | None]) -> list[layers.Layer]:
     return [
         layers.Flatten(name="flatten"),
-        layers.Dense(128, activation="relu", name="dense_128"),
-        layers.Dropout(dropout, name="dropout_1"),
-        layers.Dense(64, activation="relu", name="dense_64"),
-        layers.Dropout(dropout, name="dropout_2"),
+        _dense(128, "dense_128", seeds),
+        layers.Dropout(dropout, seed=next(seeds), name="dropout_1"),
+        _dense(64, "dense_64", seeds),
+        layers.Dropout(dropout, seed=next(seeds), name="dropout_2"),
     ]
 
 
-def _cnn(dropout: float, width: int) -> list[layers.Layer]:
+def _cnn(dropout: float, width: int, seeds: Iterator[int | None]) -> list[layers.Layer]:
+    def conv(filters: int, name: str) -> layers.Conv2D:
+        return layers.Conv2D(filters, 3, padding="same", use_bias=False, name=name,
+                             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
+
     def block(filters: int, name: str) -> list[layers.Layer]:
         return [
-            layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv1"),
+            conv(filters, f"{name}_conv1"),
             layers.BatchNormalization(momentum=0.9, name=f"{name}_bn1"),
             layers.Activation("relu", name=f"{name}_relu1"),
-            layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv2"),
+            conv(filters, f"{name}_conv2"),
             layers.BatchNormalization(momentum=0.9, name=f"{name}_bn2"),
             layers.Activation("relu", name=f"{name}_relu2"),
             layers.MaxPooling2D(name=f"{name}_pool"),
@@ -57,9 +81,9 @@ def _cnn(dropout: float, width: int) -> list[layers.Layer]:
         *block(width, "block1"),
         *block(2 * width, "block2"),
         layers.Flatten(name="flatten"),
-        layers.Dropout(dropout, name="dropout_1"),
-        layers.Dense(128, activation="relu", name="dense_128"),
-        layers.Dropout(dropout, name="dropout_2"),
+        layers.Dropout(dropout, seed=next(seeds), name="dropout_1"),
+        _dense(128, "dense_128", seeds),
+        layers.Dropout(dropout, seed=next(seeds), name="dropout_2"),
     ]
 
 
@@ -96,7 +120,8 @@ def build_model(arch: Arch = "cnn", dropout: float = 0.3,
         arch: ``"mlp"`` for the dense 784-128-64-10 network or ``"cnn"`` for the convnet.
         dropout: Dropout rate in [0, 0.9).
         learning_rate: Adam's learning rate, or a schedule.
-        seed: Seed for weight initialisation (``None``: random).
+        seed: Seed for weight initialisation and dropout (``None``: random); the
+            process-wide random state is left alone.
         width: Filters in the CNN's first block; the second block has twice as many.
         steps_per_execution: Batches per compiled call (see :func:`compile_model`).
         jit_compile: XLA compilation of the train step.
@@ -111,11 +136,10 @@ def build_model(arch: Arch = "cnn", dropout: float = 0.3,
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
     if not 0.0 <= dropout < 0.9:
         raise ValueError(f"dropout must be in [0, 0.9), got {dropout}")
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    body = _mlp(dropout) if arch == "mlp" else _cnn(dropout, width)
+    seeds = _seeds(seed)
+    body = _mlp(dropout, seeds) if arch == "mlp" else _cnn(dropout, width, seeds)
     model = keras.Sequential(
-        [keras.Input((28, 28), name="image"), *body, layers.Dense(10, activation="softmax", name="probabilities")],
+        [keras.Input((28, 28), name="image"), *body, _dense(10, "probabilities", seeds, activation="softmax")],
         name=f"digit_{arch}",
     )
     return compile_model(model, learning_rate, steps_per_execution, jit_compile)

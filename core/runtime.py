@@ -45,6 +45,7 @@ def configure_tensorflow() -> int:
     try:
         if threads:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
     except RuntimeError:  # TensorFlow already ran an operation: keep what it has
         threads = tf.config.threading.get_intra_op_parallelism_threads()
     _configured = threads

@@ -1,13 +1,14 @@
 """Train digit classifiers fast, with live progress hooks and a stop that works.
 
-:func:`train` runs ``model.fit`` on an in-memory ``tf.data`` pipeline (the
-dataset is held once per process as a tensor; batches are gathered by index,
-never copied per epoch), trains a whole block of batches per call into the
-graph (:class:`BlockTrainer`) so Python is not on the per-batch path, and
-reports through a small Keras callback (:class:`ProgressCallback`) that calls
-plain Python hooks. The block loop checks a :class:`StopSignal` before every
-batch, so training ends within one batch of ``stop.set()``, even in the
-middle of a block.
+:func:`train` feeds an in-memory ``tf.data`` pipeline (the dataset is held
+once per process as a tensor; batches are gathered by index, never copied per
+epoch) to a :class:`BlockTrainer`, which trains a whole block of batches per
+call into the graph, so Python is not on the per-batch path. The compiled
+step is kept for the next run with the same architecture, so only a
+process's first run of a kind pays for tracing it. A :class:`ProgressTracker`
+turns the blocks into running metrics and calls plain Python hooks. The
+block loop checks a :class:`StopSignal` before every batch, so training ends
+within one batch of ``stop.set()``, even in the middle of a block.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ __all__ = [
     "EpochUpdate",
     "TrainResult",
     "StopSignal",
-    "ProgressCallback",
+    "ProgressTracker",
     "BlockTrainer",
     "FusedAdam",
+    "LearningRate",
+    "copy_variables",
     "augment_batch",
     "evaluate",
     "predict_dataset",
@@ -220,7 +223,7 @@ class TrainResult:
         test_accuracy: Accuracy on the test images.
         stopped_early: Whether a stop ended the run before the last epoch.
         epochs_completed: Epochs done, fractional when stopped mid-epoch.
-        duration: Wall-clock seconds spent in ``fit``.
+        duration: Wall-clock seconds of the training loop (validation included).
         samples_per_second: Training throughput.
         batch_history: Every batch report, in order.
         test_probabilities: (N, 10) test-set probabilities (for confusion matrices and galleries).
@@ -242,29 +245,43 @@ class TrainResult:
 class StopSignal:
     """A stop flag seen both by Python and by the graph's training loop.
 
-    ``set()`` can be called from any thread; the loop trains no further
-    batch, so the running one is the last.
+    ``set()`` can be called from any thread. A training loop attaches its own
+    boolean variable for the length of a run and checks it before every
+    batch, so the running batch is the last.
     """
 
     def __init__(self) -> None:
         self._event = threading.Event()
         self._variable: tf.Variable | None = None
+        self._attached: list[tf.Variable] = []
         self._lock = threading.Lock()
 
     @property
     def variable(self) -> tf.Variable:
-        """The boolean ``tf.Variable`` the input pipeline reads."""
+        """A boolean ``tf.Variable`` of this signal's own that follows it."""
         with self._lock:
             if self._variable is None:
                 self._variable = tf.Variable(self._event.is_set(), trainable=False, dtype=tf.bool)
+                self._attached.append(self._variable)
             return self._variable
+
+    def attach(self, variable: tf.Variable) -> None:
+        """Make boolean ``variable`` follow this signal (set now if the signal is)."""
+        with self._lock:
+            variable.assign(self._event.is_set())
+            self._attached.append(variable)
+
+    def detach(self, variable: tf.Variable) -> None:
+        """Stop updating ``variable``."""
+        with self._lock:
+            self._attached = [v for v in self._attached if v is not variable]
 
     def set(self) -> None:
         """Ask training to stop."""
-        self._event.set()
         with self._lock:
-            if self._variable is not None:
-                self._variable.assign(True)
+            self._event.set()
+            for variable in self._attached:
+                variable.assign(True)
 
     def is_set(self) -> bool:
         """Whether a stop was asked for."""
@@ -424,45 +441,106 @@ class FusedAdam(keras.optimizers.Adam):
         return None
 
 
-class BlockTrainer(keras.Model):
-    """Trains ``model`` a block of batches per step, in one graph loop.
+class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
+    """A constant or cosine-decayed learning rate whose settings are variables.
 
-    Keras' own ``steps_per_execution`` still pays a data-pipeline call and a
-    nested function call per batch; here a single ``train_step`` loops over a
-    whole block of batches inside the graph (``tf.while_loop``), which uses
-    about 2.5× less CPU per batch for the small networks of this app (see
-    ``python -m bench.training``). The loop checks ``stop`` before every
+    Gives the same values as a constant or as
+    ``keras.optimizers.schedules.CosineDecay(initial, decay_steps, alpha)``,
+    but the settings live in variables, so a compiled training step is reused
+    by the next run whatever its learning rate, schedule or length.
+
+    Args:
+        initial: The learning rate at step 0.
+        decay_steps: Steps over which the cosine decays (0: constant).
+        alpha: Floor of the decay, as a fraction of ``initial``.
+    """
+
+    def __init__(self, initial: float = 1e-3, decay_steps: int = 0, alpha: float = 0.05) -> None:
+        self.initial = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="initial_learning_rate")
+        self.decay_steps = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="decay_steps")
+        self.alpha = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="alpha")
+        self.set(initial, decay_steps, alpha)
+
+    def set(self, initial: float, decay_steps: int = 0, alpha: float = 0.05) -> None:
+        """Change the settings (takes effect at the next step)."""
+        self.initial.assign(float(initial))
+        self.decay_steps.assign(float(decay_steps))
+        self.alpha.assign(float(alpha))
+
+    def __call__(self, step: Any) -> tf.Tensor:
+        """The learning rate at optimizer step ``step``."""
+        steps = self.decay_steps
+        fraction = tf.minimum(tf.cast(step, tf.float32), steps) / tf.maximum(steps, 1.0)
+        cosine = (1.0 - self.alpha) * 0.5 * (1.0 + tf.cos(math.pi * fraction)) + self.alpha
+        return self.initial * tf.where(steps > 0.0, cosine, 1.0)
+
+    def get_config(self) -> dict[str, float]:
+        """The current settings."""
+        return {"initial": float(self.initial.numpy()), "decay_steps": int(self.decay_steps.numpy()),
+                "alpha": float(self.alpha.numpy())}
+
+
+class BlockTrainer:
+    """Trains a model a block of batches per call, in one compiled graph loop.
+
+    ``model.fit`` goes back to Python (and to its data pipeline) for every
+    batch, or every few with ``steps_per_execution``; here one call of
+    :meth:`train_block` loops over a whole (k, batch, 28, 28) block inside the
+    graph (``tf.while_loop``). The loop checks :attr:`stop` before every
     batch, so a stop takes effect within one batch even mid-block.
+
+    The step is traced once for any block and batch size, learning rate or
+    schedule (see :class:`LearningRate`): :meth:`reset` loads a new starting
+    point, so one trainer serves run after run without compiling again
+    (compiling costs about half a second, as long as an epoch of the dense
+    network).
 
     Args:
         model: The model to train (its variables are updated in place).
-        stop: Boolean variable; when True no further batch is trained.
+        jit_compile: XLA-compile the step. On CPU XLA makes this loop several
+            times slower, and it would read the stop flag only once per block.
     """
 
-    def __init__(self, model: keras.Model, stop: tf.Variable | None = None) -> None:
-        super().__init__(name="block_trainer")
-        self.inner = model
-        self.stop = stop if stop is not None else tf.Variable(False, trainable=False)
-        self.batch_counter = tf.Variable(0, dtype=tf.int64, trainable=False, name="batches_trained")
+    def __init__(self, model: keras.Model, jit_compile: bool = False) -> None:
+        self.model = model
+        self.schedule = LearningRate()
+        self.optimizer = FusedAdam(self.schedule)
+        self.optimizer.build(model.trainable_variables)
+        self.stop = tf.Variable(False, trainable=False, name="stop")
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
-        self.built = True  # the wrapped model is built; nothing to infer from data
+        self._step = tf.function(self._train_block, jit_compile=jit_compile, input_signature=[
+            tf.TensorSpec([None, None, 28, 28], tf.float32), tf.TensorSpec([None, None], tf.int32)])
 
-    @property
-    def metrics(self) -> list[keras.metrics.Metric]:
-        """The running loss and accuracy (Keras resets them every epoch)."""
-        return [self.loss_tracker, self.accuracy_tracker]
+    def reset(self, start: keras.Model, learning_rate: float, decay_steps: int = 0) -> None:
+        """Start over: weights (and dropout seeds) from ``start``, a fresh optimizer, no stop.
 
-    def call(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
-        """Run the wrapped model."""
-        return self.inner(x, training=training)
+        Args:
+            start: A model of the same architecture (e.g. freshly built with a seed).
+            learning_rate: Adam's learning rate.
+            decay_steps: Cosine decay over this many batches (0: constant rate).
+        """
+        copy_variables(start, self.model)
+        for variable in self.optimizer.variables:
+            variable.assign(tf.zeros_like(variable))
+        self.schedule.set(learning_rate, decay_steps)
+        self.stop.assign(False)
 
-    def train_step(self, data: tuple[tf.Tensor, tf.Tensor]) -> dict[str, tf.Tensor]:
-        """Train on each batch of a (k, batch, 28, 28) block; return running loss and accuracy."""
-        xb, yb = data
+    def train_block(self, x: tf.Tensor, y: tf.Tensor) -> tuple[int, float, float]:
+        """Train on each batch of a block, in order, until the block ends or :attr:`stop` is set.
+
+        Args:
+            x: (k, batch, 28, 28) float32 images in [0, 1].
+            y: (k, batch) int32 labels.
+
+        Returns:
+            ``(batches trained, sum of their losses, sum of their accuracies)``.
+        """
+        done, loss_sum, hits = self._step(x, y)
+        return int(done), float(loss_sum), float(hits)
+
+    def _train_block(self, xb: tf.Tensor, yb: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
         blocks = tf.shape(xb)[0]
-        variables = self.trainable_variables
+        variables = self.model.trainable_variables
 
         def more(i: tf.Tensor, loss_sum: tf.Tensor, hits: tf.Tensor) -> tf.Tensor:
             return tf.logical_and(i < blocks, tf.logical_not(self.stop))
@@ -470,19 +548,66 @@ class BlockTrainer(keras.Model):
         def step(i: tf.Tensor, loss_sum: tf.Tensor, hits: tf.Tensor) -> tuple[tf.Tensor, ...]:
             x, y = xb[i], yb[i]
             with tf.GradientTape() as tape:
-                probabilities = self.inner(x, training=True)
+                probabilities = self.model(x, training=True)
                 loss = self.loss_fn(y, probabilities)
             self.optimizer.apply(tape.gradient(loss, variables), variables)
-            self.batch_counter.assign_add(1)
             correct = tf.equal(tf.argmax(probabilities, axis=1, output_type=tf.int32), y)
             return i + 1, loss_sum + loss, hits + tf.reduce_mean(tf.cast(correct, tf.float32))
 
-        done, loss_sum, hits = tf.while_loop(more, step, (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
-        weight = tf.cast(done, tf.float32)
-        safe = tf.maximum(weight, 1.0)
-        self.loss_tracker.update_state(loss_sum / safe, sample_weight=weight)
-        self.accuracy_tracker.update_state(hits / safe, sample_weight=weight)
-        return {"loss": self.loss_tracker.result(), "accuracy": self.accuracy_tracker.result()}
+        return tf.while_loop(more, step, (tf.constant(0), tf.constant(0.0), tf.constant(0.0)))
+
+
+def copy_variables(source: keras.Model, target: keras.Model) -> None:
+    """Copy every variable (weights, batch-norm statistics, dropout seeds) between same-shaped models.
+
+    Raises:
+        ValueError: The models' variables do not match in number or shape.
+    """
+    theirs, mine = source.variables, target.variables
+    if len(theirs) != len(mine) or any(a.shape != b.shape for a, b in zip(theirs, mine)):
+        raise ValueError(f"{source.name} and {target.name} do not have the same variables")
+    for a, b in zip(theirs, mine):
+        b.assign(a)
+
+
+class _TrainerPool:
+    """Idle :class:`BlockTrainer` objects by the settings that shape their graph.
+
+    A run takes a trainer for its own exclusive use and gives it back when
+    done, so later runs with the same architecture, width and dropout skip
+    compiling. Bounded: a few trainers per setting, a few settings.
+    """
+
+    def __init__(self, per_key: int = 2, keys: int = 6) -> None:
+        self.per_key, self.keys = per_key, keys
+        self._idle: dict[tuple, list[BlockTrainer]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, key: tuple, build: Callable[[], BlockTrainer]) -> BlockTrainer:
+        """An idle trainer for ``key``, or a new one from ``build()``."""
+        with self._lock:
+            idle = self._idle.get(key)
+            if idle:
+                return idle.pop()
+        return build()
+
+    def give(self, key: tuple, trainer: BlockTrainer) -> None:
+        """Return a trainer after a run (dropped if the pool is full)."""
+        with self._lock:
+            idle = self._idle.pop(key, [])  # re-inserted last: most recently used
+            if len(idle) < self.per_key:
+                idle.append(trainer)
+            self._idle[key] = idle
+            while len(self._idle) > self.keys:
+                self._idle.pop(next(iter(self._idle)))
+
+    def clear(self) -> None:
+        """Forget every idle trainer."""
+        with self._lock:
+            self._idle.clear()
+
+
+_trainers = _TrainerPool()
 
 
 def predict_dataset(model: keras.Model, x: np.ndarray, chunk: int = 2000) -> np.ndarray:
@@ -525,81 +650,75 @@ def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, f
     return scores(predict_dataset(model, x), y)
 
 
-class ProgressCallback(keras.callbacks.Callback):
-    """Keras callback that forwards progress to plain Python hooks.
+class ProgressTracker:
+    """Turns block results into running metrics, hook calls and a history.
 
     Args:
         batches: Batches per epoch.
         epochs: Planned epochs.
-        on_batch: Called with a :class:`BatchUpdate` after each group of batches.
-        on_epoch: Called with an :class:`EpochUpdate` after each epoch.
-        stop: Stop signal; when set, ``fit`` ends after the current batch.
-        validation: ``(x, y)`` uint8 validation data, evaluated after each full epoch.
-        evaluated: The model to validate (default: the one being fitted).
-        counter: Returns how many batches have been trained in all (default:
-            count Keras steps).
+        on_batch: Called with a :class:`BatchUpdate` after each block of batches.
+        on_epoch: Called with an :class:`EpochUpdate` after each epoch (also a
+            partial one, cut short by a stop).
+        validate: Returns validation ``(loss, accuracy)``; called after each full epoch.
     """
 
     def __init__(self, batches: int, epochs: int,
                  on_batch: Callable[[BatchUpdate], None] | None = None,
                  on_epoch: Callable[[EpochUpdate], None] | None = None,
-                 stop: StopSignal | threading.Event | None = None,
-                 validation: Split | None = None, evaluated: keras.Model | None = None,
-                 counter: Callable[[], int] | None = None) -> None:
-        super().__init__()
-        self.evaluated, self.counter = evaluated, counter
-        self.epoch_start_count = 0
+                 validate: Callable[[], tuple[float, float]] | None = None) -> None:
         self.batches, self.epochs = batches, epochs
-        self.on_batch, self.on_epoch, self.stop = on_batch, on_epoch, stop
-        self.validation = validation
+        self.on_batch, self.on_epoch, self.validate = on_batch, on_epoch, validate
         self.history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
         self.batch_history: list[BatchUpdate] = []
         self.started = time.perf_counter()
         self.epoch = 0
-        self.last_batch = 0
-        self.batches_done = 0
+        self.batch = 0  # batches done in the current epoch
+        self.batches_done = 0  # in all
         self.partial_epoch = False
+        self._loss_sum = self._hits = 0.0
 
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self.started = time.perf_counter()
+    def begin_epoch(self, epoch: int) -> None:
+        """Start counting epoch ``epoch`` (0-based)."""
+        self.epoch, self.batch = epoch, 0
+        self._loss_sum = self._hits = 0.0
 
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.epoch, self.last_batch = epoch, 0
-        self.epoch_start_count = self._trained()
-
-    def _trained(self) -> int:
-        return int(self.counter()) if self.counter is not None else 0
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        if self.counter is not None:
-            done = min(self._trained() - self.epoch_start_count, self.batches)
-        else:
-            done = min(batch + 1, self.batches)
-        self.batches_done += done - self.last_batch
-        self.last_batch = done
-        update = BatchUpdate(self.epoch, self.epochs, done, self.batches, float(logs.get("loss", np.nan)),
-                             float(logs.get("accuracy", np.nan)), time.perf_counter() - self.started)
+    def add_block(self, done: int, loss_sum: float, hits: float) -> None:
+        """Record a block: ``done`` batches whose losses and accuracies sum to ``loss_sum`` and ``hits``."""
+        self.batch += done
+        self.batches_done += done
+        self._loss_sum += loss_sum
+        self._hits += hits
+        loss, accuracy = self._running()
+        update = BatchUpdate(self.epoch, self.epochs, min(self.batch, self.batches), self.batches, loss, accuracy,
+                             time.perf_counter() - self.started)
         self.batch_history.append(update)
         if self.on_batch is not None:
             self.on_batch(update)
-        if self.stop is not None and self.stop.is_set():
-            self.model.stop_training = True
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        logs = logs or {}
-        complete = self.last_batch >= self.batches
+    def end_epoch(self) -> None:
+        """Close the current epoch: validate it if it is complete, record it, call the hook."""
+        if self.batch == 0:
+            return  # stopped before the epoch trained anything: nothing to report
+        complete = self.batch >= self.batches
         self.partial_epoch = not complete
-        val_loss, val_acc = float("nan"), float("nan")
-        if complete and self.validation is not None and len(self.validation[0]):
-            val_loss, val_acc = evaluate(self.evaluated or self.model, *self.validation)
-        values = {"loss": float(logs.get("loss", np.nan)), "accuracy": float(logs.get("accuracy", np.nan)),
-                  "val_loss": val_loss, "val_accuracy": val_acc}
+        val_loss, val_accuracy = self.validate() if complete and self.validate is not None else (math.nan, math.nan)
+        loss, accuracy = self._running()
+        values = {"loss": loss, "accuracy": accuracy, "val_loss": val_loss, "val_accuracy": val_accuracy}
         for key, value in values.items():
             self.history[key].append(value)
         if self.on_epoch is not None:
-            self.on_epoch(EpochUpdate(epoch, self.epochs, elapsed=time.perf_counter() - self.started,
+            self.on_epoch(EpochUpdate(self.epoch, self.epochs, elapsed=time.perf_counter() - self.started,
                                       complete=complete, **values))
+
+    @property
+    def epochs_completed(self) -> float:
+        """Epochs trained, fractional when the last one was cut short."""
+        partial = 1 - self.batch / self.batches if self.partial_epoch else 0
+        return max(0.0, len(self.history["loss"]) - partial)
+
+    def _running(self) -> tuple[float, float]:
+        n = max(self.batch, 1)
+        return (self._loss_sum / n, self._hits / n) if self.batch else (math.nan, math.nan)
 
 
 def train(config: TrainConfig,
@@ -611,20 +730,23 @@ def train(config: TrainConfig,
           jit_compile: bool = False) -> TrainResult:
     """Train a fresh model as ``config`` says, reporting progress as it goes.
 
+    The model is built (and seeded) fresh for every run; the compiled training
+    step that trains it is kept between runs with the same architecture,
+    width and dropout (see :class:`BlockTrainer`).
+
     Args:
         config: What to train.
-        on_batch: Hook called after each group of batches (several per second).
+        on_batch: Hook called after each block of batches (several per second).
         on_epoch: Hook called after each epoch, with validation metrics.
-        stop: Set it (from any thread) to end training within one batch; the
-            model is kept as trained so far.
+        stop: Set it (from any thread) to end training; a :class:`StopSignal`
+            ends it within one batch, a plain ``threading.Event`` within one
+            block. The model is kept as trained so far.
         data: ``((x_train, y_train), (x_test, y_test))`` uint8 arrays; default
             :func:`core.data.load_mnist`. The validation set is the last
             ``config.val_size`` training images.
         steps_per_execution: Batches per block, i.e. per call into the graph
             (default: about 0.1 s of work, so live charts move several times a second).
-        jit_compile: XLA-compile the block step. Off by default: on CPU XLA makes
-            this loop several times slower, and it would read the stop flag only
-            once per block.
+        jit_compile: XLA-compile the block step (see :class:`BlockTrainer`).
 
     Returns:
         A :class:`TrainResult` with the model, history and test metrics.
@@ -641,27 +763,41 @@ def train(config: TrainConfig,
     batches = math.ceil(len(x_train) / batch_size)
     block = steps_per_execution or steps_per_execution_for(config.arch, batch_size, config.width)
     block = max(1, min(block, batches))
-    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
-    if config.schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, batches * config.epochs, alpha=0.05)
     model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
+    key = (config.arch, config.width, config.dropout, jit_compile)
+    trainer = _trainers.take(key, lambda: BlockTrainer(build_model(config.arch, config.dropout, width=config.width),
+                                                       jit_compile=jit_compile))
+    trainer.reset(model, config.learning_rate, batches * config.epochs if config.schedule == "cosine" else 0)
     signal = stop if isinstance(stop, StopSignal) else None
-    trainer = BlockTrainer(model, signal.variable if signal is not None else None)
-    trainer.compile(optimizer=FusedAdam(learning_rate), jit_compile=jit_compile)
-    dataset = _dataset(x_all, y_all, len(x_train), batch_size, block, config)
-    callback = ProgressCallback(batches, config.epochs, on_batch, on_epoch, stop, validation,
-                                evaluated=model, counter=trainer.batch_counter.numpy)
-    started = time.perf_counter()
-    if not (stop is not None and stop.is_set()):
-        trainer.fit(dataset, epochs=config.epochs, verbose=0, shuffle=False, callbacks=[callback])
-    duration = time.perf_counter() - started
-    test_probabilities = predict_dataset(model, x_test)
+    if signal is not None:
+        signal.attach(trainer.stop)
+    stopped = stop.is_set if stop is not None else (lambda: False)
+    progress = ProgressTracker(batches, config.epochs, on_batch, on_epoch,
+                               validate=(lambda: evaluate(trainer.model, *validation)) if len(validation[0]) else None)
+    try:
+        started = time.perf_counter()
+        blocks = _dataset(x_all, y_all, len(x_train), batch_size, block, config)
+        for epoch in range(config.epochs):
+            if stopped():
+                break
+            progress.begin_epoch(epoch)
+            for x, y in blocks:
+                progress.add_block(*trainer.train_block(x, y))
+                if stopped():
+                    break
+            progress.end_epoch()
+        duration = time.perf_counter() - started
+        test_probabilities = predict_dataset(trainer.model, x_test)
+        copy_variables(trainer.model, model)
+    finally:
+        if signal is not None:
+            signal.detach(trainer.stop)
+    _trainers.give(key, trainer)  # only after a run that did not fail
     test_loss, test_accuracy = scores(test_probabilities, y_test)
-    epochs_done = len(callback.history["loss"]) - (1 - callback.last_batch / batches if callback.partial_epoch else 0)
     return TrainResult(
-        model=model, config=config, history=callback.history, test_loss=test_loss, test_accuracy=test_accuracy,
-        stopped_early=bool(stop is not None and stop.is_set() and epochs_done < config.epochs),
-        epochs_completed=max(0.0, float(epochs_done)), duration=duration,
-        samples_per_second=callback.batches_done * batch_size / max(duration, 1e-9),
-        batch_history=callback.batch_history, test_probabilities=test_probabilities,
+        model=model, config=config, history=progress.history, test_loss=test_loss, test_accuracy=test_accuracy,
+        stopped_early=bool(stopped() and progress.epochs_completed < config.epochs),
+        epochs_completed=float(progress.epochs_completed), duration=duration,
+        samples_per_second=progress.batches_done * batch_size / max(duration, 1e-9),
+        batch_history=progress.batch_history, test_probabilities=test_probabilities,
     )

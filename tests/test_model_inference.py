@@ -64,6 +64,20 @@ def test_seed_makes_weights_reproducible():
     b = build_model("mlp", seed=3).get_weights()
     for wa, wb in zip(a, b):
         np.testing.assert_array_equal(wa, wb)
+    other = build_model("mlp", seed=4).get_weights()
+    assert not np.array_equal(a[0], other[0])
+    layers = [build_model("cnn", width=4, seed=3).get_weights()[i] for i in (0, 5)]
+    assert layers[0].shape != layers[1].shape or not np.array_equal(*layers)  # each layer its own seed
+
+
+def test_seeded_build_leaves_global_random_state_alone():
+    """Setting TensorFlow's global seed clears its kernel cache: every compiled function
+    in the process (other sessions' inference and training) would compile again."""
+    from tensorflow.python.eager import context
+
+    before = context.global_seed()
+    build_model("mlp", seed=11)
+    assert context.global_seed() == before
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -11,9 +11,11 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from core.inference import predict_proba  # noqa: E402
+from core import training  # noqa: E402
 from core.training import (  # noqa: E402
     BatchUpdate,
     EpochUpdate,
+    LearningRate,
     StopSignal,
     TrainConfig,
     augment_batch,
@@ -264,3 +266,76 @@ def test_stop_signal_variable_follows_event():
     late = StopSignal()
     late.set()
     assert bool(late.variable.numpy())  # created after set(): starts True
+
+
+def test_stop_signal_attach_and_detach():
+    stop = StopSignal()
+    attached, late = tf.Variable(True), tf.Variable(False)
+    stop.attach(attached)
+    assert not bool(attached.numpy())  # takes the signal's state on attach
+    stop.detach(attached)
+    stop.set()
+    assert not bool(attached.numpy())  # detached: left alone
+    stop.attach(late)
+    assert bool(late.numpy())  # attached after set(): starts True
+
+
+# --- learning rate and the reused training step ----------------------------------------
+
+
+@pytest.mark.parametrize("step", [0, 1, 37, 100, 199, 200, 500])
+def test_learning_rate_matches_keras(step):
+    keras = pytest.importorskip("keras")
+    cosine = LearningRate(3e-3, 200, alpha=0.05)
+    expected = keras.optimizers.schedules.CosineDecay(3e-3, 200, alpha=0.05)(step)
+    assert float(cosine(step)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(LearningRate(3e-3)(step)) == pytest.approx(3e-3)
+    cosine.set(1e-3, 0)  # changed in place: now constant
+    assert float(cosine(step)) == pytest.approx(1e-3)
+
+
+def _trainers_for(config: TrainConfig) -> list:
+    return training._trainers._idle.get((config.arch, config.width, config.dropout, False), [])
+
+
+def test_compiled_step_is_reused_and_runs_stay_reproducible(synthetic_data):
+    training._trainers.clear()
+    config = TrainConfig(arch="mlp", epochs=2, batch_size=32, val_size=100, dropout=0.25, seed=4)
+    first = train(config, data=synthetic_data, steps_per_execution=3)
+    (trainer,) = _trainers_for(config)
+    # Another learning rate, schedule and batch size: the same compiled step serves.
+    other = train(TrainConfig(arch="mlp", epochs=1, batch_size=16, val_size=100, dropout=0.25, seed=9,
+                              learning_rate=3e-3, schedule="cosine"), data=synthetic_data)
+    again = train(config, data=synthetic_data, steps_per_execution=3)
+    assert _trainers_for(config) == [trainer] and trainer._step.experimental_get_tracing_count() == 1
+    # Reset restores everything a fresh build has: weights, dropout seeds, optimizer state.
+    np.testing.assert_allclose(again.test_probabilities, first.test_probabilities, rtol=1e-5, atol=1e-6)
+    assert again.history == first.history
+    assert not np.allclose(other.test_probabilities, first.test_probabilities)
+    # Each run hands back a model of its own, not the pooled trainer's.
+    assert len({id(first.model), id(again.model), id(trainer.model)}) == 3
+    for a, b in zip(again.model.get_weights(), trainer.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_failed_run_does_not_return_its_trainer(synthetic_data):
+    training._trainers.clear()
+    config = TrainConfig(arch="mlp", epochs=1, batch_size=32, val_size=100, dropout=0.35)
+
+    def broken_hook(update: BatchUpdate) -> None:
+        raise RuntimeError("hook failed")
+
+    with pytest.raises(RuntimeError, match="hook failed"):
+        train(config, on_batch=broken_hook, data=synthetic_data)
+    assert _trainers_for(config) == []
+    assert train(config, data=synthetic_data).epochs_completed == 1.0  # a fresh trainer next time
+
+
+def test_trainer_pool_is_bounded():
+    pool = training._TrainerPool(per_key=2, keys=2)
+    for key in ("a", "a", "a", "b", "c"):
+        pool.give(key, object())
+    assert sorted(pool._idle) == ["b", "c"]  # least recently used key dropped
+    assert len(pool._idle["b"]) == 1
+    made = pool.take("a", lambda: "new")
+    assert made == "new"
