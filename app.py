@@ -10,6 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
+from pages.common import keep_compiled_functions
+
+keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
 st.set_page_config(page_title="Digit Studio", page_icon="✏️", layout="wide")
 
 pages = [

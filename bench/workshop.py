@@ -537,7 +537,7 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
     print(f"sessions={args.sessions} trainers={args.trainers} duration_s={args.duration:.0f} "
           f"browsers={min(args.browsers, args.sessions + args.trainers)} think_s={args.think:g} "
           f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size} "
-          f"trainer_mode={args.trainer_mode}")
+          f"trainer_mode={args.trainer_mode} load_nice={args.load_nice}")
     print(f"sessions_ready={info.get('ready', 0)}/{args.sessions + args.trainers} "
           f"open_all_s={info.get('open_all_s', float('nan')):.1f} home_load_s={info.get('home_load_s', float('nan')):.1f}"
           f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}")
@@ -640,6 +640,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "/work/shared/mnist")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--screenshots", action="store_true", help="save a few screenshots to test-artifacts/")
+    parser.add_argument("--load-nice", type=int, default=19,
+                        help="CPU niceness of the load generator (this script, Playwright and the browsers; the "
+                             "server keeps normal priority): at a workshop the browsers run on the attendees' "
+                             "laptops, not on the server. 0 = browsers compete with the server as equals")
     args = parser.parse_args(argv)
     if args.sessions < 0 or args.trainers < 0 or args.sessions + args.trainers == 0:
         parser.error("need at least one session")
@@ -654,6 +658,8 @@ def main(argv: list[str] | None = None) -> int:
     t_begin = time.monotonic()
     print(f"starting the app on {server.base_url} (log: {server.log_path})", flush=True)
     server.start(timeout=120)
+    if args.load_nice > 0:  # after the server started: only the load generator and its browsers are lowered
+        os.nice(min(args.load_nice, 19))
     server_mon = MemoryMonitor(lambda: [server.pid] if server.pid else [])
     server_mon.sample()
     server_cpu0 = server_mon.cpu_total()

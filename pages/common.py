@@ -7,6 +7,7 @@ in that session's state and are never shared.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,33 @@ class SessionData:
     notice: str | None = None
 
 
+def keep_compiled_functions() -> None:
+    """Stop Streamlit from resetting Keras after every script run.
+
+    After each run of any session's script, Streamlit calls
+    ``keras.backend.clear_session()``. That runs a full garbage collection and
+    clears TensorFlow's kernel cache, so every compiled function in the
+    process (each session's inference, a training in progress) is compiled
+    again on its next call: with 20 people drawing, trainings ran 20 times
+    slower and drawings waited seconds (``python -m bench.workshop``). Digit
+    Studio keeps no Keras global state worth resetting (models live in session
+    state or ``st.cache_resource``), so the reset is replaced by the one other
+    clean-up Streamlit does there: closing pyplot figures. Idempotent.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if getattr(script_runner, "_digit_studio_keeps_keras", False) or not hasattr(script_runner, "_clean_problem_modules"):
+        return
+
+    def close_pyplot_figures() -> None:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            plt.close("all")
+
+    script_runner._clean_problem_modules = close_pyplot_figures
+    script_runner._digit_studio_keeps_keras = True
+
+
 def use_app_navigation() -> None:
     """Make sure this page runs inside ``app.py``'s ``st.navigation``.
 
@@ -76,6 +104,7 @@ def use_app_navigation() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    keep_compiled_functions()
     first_run = not st.session_state.get("_routed_by_app")
     st.session_state["_routed_by_app"] = True
     if PagesManager.uses_pages_directory:

@@ -14,6 +14,36 @@ from pages.common import use_app_navigation, active_model, session
 
 use_app_navigation()
 
+#: The canvas component keeps its toolbar invisible *over* the canvas's top-right
+#: corner until the pointer has hovered for a moment, so a stroke started there
+#: straight away (a quick mouse, any touch screen) presses the hidden toolbar and
+#: draws nothing. This pins the toolbar, visible, in a band reserved above the
+#: canvas. The component's styles are isolated in a shadow root, so a small
+#: script adds the rule there (also when the canvas is re-created).
+PIN_CANVAS_TOOLBAR = """<script>
+(() => {
+  if (window.__digitStudioPinToolbar) { window.__digitStudioPinToolbar(); return; }
+  const css = ".dc-root{margin-top:2.9rem}" +
+              ".dc-toolbar,.dc-root:hover>.dc-toolbar{opacity:1 !important;top:-2.75rem !important;transition:none !important}";
+  const pin = () => {
+    for (const host of document.querySelectorAll("[data-testid=stMain] div")) {
+      const root = host.shadowRoot;
+      if (root && root.querySelector(".canvas-root") && !root.querySelector("style[data-digit-studio]")) {
+        const style = document.createElement("style");
+        style.dataset.digitStudio = "pinned-toolbar";
+        style.textContent = css;
+        root.appendChild(style);
+      }
+    }
+  };
+  let queued = false;
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; pin(); }); }
+  }).observe(document.body, {childList: true, subtree: true});
+  window.__digitStudioPinToolbar = pin;
+  pin();
+})();
+</script>"""
 UNSURE_BELOW = 0.6  #: top confidence under which the page says the model is not sure
 CANVAS_SIZE = 280
 
@@ -64,6 +94,7 @@ with left:
             height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
             return_image_data=True, key="draw_canvas",
         )
+        st.html(PIN_CANVAS_TOOLBAR, unsafe_allow_javascript=True)
         st.caption("Above the canvas: ↶ undo, ↷ redo, and the bin clears it. The digit is classified after every stroke.")
         rgba = canvas.image_data
     else:

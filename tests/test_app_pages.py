@@ -229,6 +229,23 @@ def test_home_page_shows_the_active_model() -> None:
     assert texts(at.get("page_link")) == ["Train a model", "Draw a digit"]
 
 
+def test_reruns_leave_keras_and_compiled_functions_alone(monkeypatch) -> None:
+    """Streamlit's own clean-up would call keras.backend.clear_session() after every run,
+    clearing TensorFlow's kernel cache for every session in the process."""
+    import keras
+    from streamlit.runtime.scriptrunner import script_runner
+
+    new_app()
+    calls: list[str] = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append("clear_session"))
+    script_runner._clean_problem_modules()  # what Streamlit calls after each run
+    assert calls == []
+    plt = pytest.importorskip("matplotlib.pyplot")
+    plt.figure()
+    script_runner._clean_problem_modules()
+    assert plt.get_fignums() == []  # pyplot figures are still closed, as Streamlit does
+
+
 @needs_mnist
 def test_train_page_shows_the_settings_form_and_train_button() -> None:
     at = open_page(new_app(), "train")

@@ -213,6 +213,36 @@ def test_undo_and_redo(app_server, page):
         assert_no_errors(draw)
 
 
+def test_a_stroke_started_in_the_top_right_corner_draws(app_server, page):
+    """The canvas component hides its toolbar *over* the canvas's top-right corner until the
+    pointer has hovered; the page pins it above the canvas, so a stroke that starts there at
+    once (a quick mouse, a touch screen) draws. A 1 from the top-right corner down."""
+    draw = DrawPage(page, app_server.base_url)
+    with step(page, "corner-open", app_server):
+        draw.open(timeout=PAGE_TIMEOUT)
+        box = draw.box()
+        hit = page.evaluate(PIERCING_HIT_TEST_JS, [box["x"] + 250, box["y"] + 10])
+        assert hit == "CANVAS", f"the canvas's top-right corner is covered by {hit}"
+    with step(page, "corner-draw", app_server):
+        stroke = np.column_stack([np.linspace(250, 205, 40), np.linspace(8, 255, 40)])
+        draw.draw_digit([stroke], timeout=PREDICTION_TIMEOUT)
+        shown, _ = draw.wait_prediction(1, timeout=PREDICTION_TIMEOUT)
+        assert shown == "1", f"expected 1, the page shows {draw.prediction()!r}"
+        assert_no_errors(draw)
+
+
+#: The element at page point (x, y), looking inside open shadow roots (the canvas component's).
+PIERCING_HIT_TEST_JS = """([x, y]) => {
+  let e = document.elementFromPoint(x, y);
+  for (let depth = 0; e && e.shadowRoot && depth < 5; depth++) {
+    const inner = e.shadowRoot.elementFromPoint(x, y);
+    if (!inner || inner === e) break;
+    e = inner;
+  }
+  return e ? e.tagName : null;
+}"""
+
+
 def test_deep_link_to_draw_on_fresh_server_uses_app_navigation(chromium_path, browser):
     """The first visitor of a fresh server arrives by a link to /draw (or a shared /train link).
 
