@@ -110,14 +110,14 @@ with left:
                 st.error(str(exc))
 
 
-def confidence_bars(probs: np.ndarray) -> str:
-    """Ten horizontal bars as HTML, the top one highlighted.
+def confidence_bars(probs: np.ndarray, highlight: bool = True) -> str:
+    """Ten horizontal bars as HTML, the top one highlighted (unless ``highlight`` is False).
 
     Plain HTML costs microseconds per stroke; a chart library spends tens of
     milliseconds building and validating a spec, which adds up with a room of
     people drawing at once.
     """
-    top = int(probs.argmax())
+    top = int(probs.argmax()) if highlight else -1
     rows = []
     for digit, p in enumerate(probs):
         colour = "#ff4b4b" if digit == top else "#7d8799"
@@ -176,6 +176,12 @@ with right:
     if result is None or result.image is None:
         if source == "Draw" or rgba is not None:
             st.info(prompts[result.reason if result is not None else "empty"])
+        if source == "Draw":
+            # The result's elements, empty: the layout does not jump at the first stroke, and
+            # the browser loads the code for these elements now rather than on the first digit.
+            st.markdown(confidence_bars(np.zeros(10), highlight=False), unsafe_allow_html=True)
+            st.image(pixel_preview(np.zeros((28, 28), np.float32), 8),
+                     caption="What the model will receive: 28×28, centred like MNIST")
     else:
         probs = predict_proba(model, result.image)[0]
         show_prediction(probs)
@@ -186,3 +192,5 @@ if result is not None and result.image is not None:
     # A toggle, not an expander: the step images are made only when someone asks.
     if st.toggle("🔍 How the app sees it", key="show_steps"):
         show_steps(result, rgba, probs)
+elif source == "Draw":
+    st.toggle("🔍 How the app sees it", key="show_steps", disabled=True, help="Draw a digit first.")
