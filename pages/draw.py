@@ -25,10 +25,12 @@ PIN_CANVAS_TOOLBAR = """<script>
   if (window.__digitStudioPinToolbar) { window.__digitStudioPinToolbar(); return; }
   const css = ".dc-root{margin-top:2.9rem}" +
               ".dc-toolbar,.dc-root:hover>.dc-toolbar{opacity:1 !important;top:-2.75rem !important;transition:none !important}";
+  // Into every shadow root on the page (the rules match only the canvas component's
+  // classes), including one whose content has not arrived yet.
   const pin = () => {
     for (const host of document.querySelectorAll("[data-testid=stMain] div")) {
       const root = host.shadowRoot;
-      if (root && root.querySelector(".canvas-root") && !root.querySelector("style[data-digit-studio]")) {
+      if (root && !root.querySelector("style[data-digit-studio]")) {
         const style = document.createElement("style");
         style.dataset.digitStudio = "pinned-toolbar";
         style.textContent = css;
@@ -40,6 +42,7 @@ PIN_CANVAS_TOOLBAR = """<script>
   new MutationObserver(() => {
     if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; pin(); }); }
   }).observe(document.body, {childList: true, subtree: true});
+  setInterval(pin, 500);  // a shadow root attached without a DOM mutation we can see
   window.__digitStudioPinToolbar = pin;
   pin();
 })();

@@ -49,6 +49,8 @@ CHROMIUM_ARGS = [
 #: CSS selectors (Playwright CSS pierces open shadow roots, which components v2 may use).
 PREDICTION = "[data-testid='prediction']"
 CANVAS_UPPER = "canvas.upper-canvas"
+#: The style the Draw page adds (in the canvas component's shadow root) to pin its toolbar above the canvas.
+PINNED_TOOLBAR = "style[data-digit-studio]"
 EMPTY_PROMPT_TEXT = "Draw a digit (0–9) anywhere"
 #: Beginnings of the Draw page's prompts for a canvas without a readable digit (pages/draw.py PROMPTS).
 PROMPT_TEXTS = (EMPTY_PROMPT_TEXT, "That looks like a stray dot", "The canvas is almost entirely covered")
@@ -417,6 +419,8 @@ class DrawPage:
         self.page.goto(f"{self.base_url}/draw", wait_until="domcontentloaded", timeout=timeout * 1000)
         self.canvas().wait_for(state="visible", timeout=timeout * 1000)
         self.page.get_by_text(EMPTY_PROMPT_TEXT).first.wait_for(state="visible", timeout=timeout * 1000)
+        # The page then moves the canvas down to pin its toolbar above it: draw only after that.
+        self.page.locator(PINNED_TOOLBAR).first.wait_for(state="attached", timeout=timeout * 1000)
         return self
 
     def canvas(self):
@@ -531,6 +535,7 @@ class AsyncDrawPage:
         await self.page.goto(f"{self.base_url}/draw", wait_until="domcontentloaded", timeout=timeout * 1000)
         await self.page.locator(CANVAS_UPPER).first.wait_for(state="visible", timeout=timeout * 1000)
         await self.page.get_by_text(EMPTY_PROMPT_TEXT).first.wait_for(state="visible", timeout=timeout * 1000)
+        await self.page.locator(PINNED_TOOLBAR).first.wait_for(state="attached", timeout=timeout * 1000)
         return self
 
     async def box(self) -> dict:
