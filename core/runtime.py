@@ -4,12 +4,14 @@ TensorFlow's thread pools are process-wide and fixed once the first operation
 runs, so they are set here, right after TensorFlow is imported.
 
 The app leaves one CPU core for the web server: TensorFlow gets ``cores - 1``
-intra-op threads (one on a 2-core machine). Besides keeping the Draw page
-responsive while someone trains, this makes the small networks of this app
-train faster: their operations are too small to gain from being split across
-threads, and on two cores the splitting competes with the input pipeline
-(``python -m bench.training`` measures it). ``DIGIT_STUDIO_TF_THREADS``
-overrides the count (0 = TensorFlow's default: all cores).
+intra-op and inter-op threads (one each on a 2-core machine). Besides keeping
+the Draw page responsive while someone trains, this makes the small networks
+of this app train faster: their operations are too small to gain from being
+split across threads, and with two inter-op threads the ~150 small operations
+of a training step bounce between cores (the dense network's step is about 20%
+faster with one; ``python -m bench.training`` measures it).
+``DIGIT_STUDIO_TF_THREADS`` overrides the count (0 = TensorFlow's defaults:
+all cores).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ _configured: int | None = None
 
 
 def default_threads() -> int:
-    """Intra-op threads to use: ``$DIGIT_STUDIO_TF_THREADS`` or one less than the cores (at least 1)."""
+    """Intra- and inter-op threads to use: ``$DIGIT_STUDIO_TF_THREADS`` or one less than the cores (at least 1)."""
     raw = os.environ.get("DIGIT_STUDIO_TF_THREADS", "")
     try:
         return max(0, int(raw))
@@ -34,7 +36,7 @@ def configure_tensorflow() -> int:
     """Apply the thread setting once per process (later calls are no-ops).
 
     Returns:
-        The intra-op thread count in force (0 = TensorFlow's default).
+        The thread count in force for each pool (0 = TensorFlow's defaults).
     """
     global _configured
     if _configured is not None:
