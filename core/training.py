@@ -252,18 +252,8 @@ class StopSignal:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self._variable: tf.Variable | None = None
         self._attached: list[tf.Variable] = []
         self._lock = threading.Lock()
-
-    @property
-    def variable(self) -> tf.Variable:
-        """A boolean ``tf.Variable`` of this signal's own that follows it."""
-        with self._lock:
-            if self._variable is None:
-                self._variable = tf.Variable(self._event.is_set(), trainable=False, dtype=tf.bool)
-                self._attached.append(self._variable)
-            return self._variable
 
     def attach(self, variable: tf.Variable) -> None:
         """Make boolean ``variable`` follow this signal (set now if the signal is)."""
@@ -410,9 +400,7 @@ def _dataset(x: np.ndarray, y: np.ndarray, n: int, batch_size: int, block: int,
             return tf.reshape(flat, tf.shape(xb)), yb
 
         ds = ds.map(augment)
-    # The per-epoch flat_map hides the length; Keras needs it to end epochs cleanly.
-    blocks = math.ceil((full // batch_size) / block) + (1 if full < n else 0)
-    return ds.apply(tf.data.experimental.assert_cardinality(blocks)).prefetch(2)
+    return ds.prefetch(2)
 
 
 class FusedAdam(keras.optimizers.Adam):
@@ -717,8 +705,7 @@ class ProgressTracker:
         return max(0.0, len(self.history["loss"]) - partial)
 
     def _running(self) -> tuple[float, float]:
-        n = max(self.batch, 1)
-        return (self._loss_sum / n, self._hits / n) if self.batch else (math.nan, math.nan)
+        return (self._loss_sum / self.batch, self._hits / self.batch) if self.batch else (math.nan, math.nan)
 
 
 def train(config: TrainConfig,

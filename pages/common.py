@@ -74,7 +74,8 @@ def keep_compiled_functions() -> None:
     slower and drawings waited seconds (``python -m bench.workshop``). Digit
     Studio keeps no Keras global state worth resetting (models live in session
     state or ``st.cache_resource``), so the reset is replaced by the one other
-    clean-up Streamlit does there: closing pyplot figures. Idempotent.
+    clean-up Streamlit does there: closing pyplot figures. ``app.py`` calls it
+    on every run; all but the first are a flag check.
     """
     from streamlit.runtime.scriptrunner import script_runner
 
@@ -104,7 +105,6 @@ def use_app_navigation() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    keep_compiled_functions()
     first_run = not st.session_state.get("_routed_by_app")
     st.session_state["_routed_by_app"] = True
     if PagesManager.uses_pages_directory:

@@ -22,11 +22,12 @@ use_app_navigation()
 #: script adds the rule there (also when the canvas is re-created).
 PIN_CANVAS_TOOLBAR = """<script>
 (() => {
-  if (window.__digitStudioPinToolbar) { window.__digitStudioPinToolbar(); return; }
+  if (window.__digitStudioPinToolbar) return;  // one poller per browser tab
   const css = ".dc-root{margin-top:2.9rem}" +
               ".dc-toolbar,.dc-root:hover>.dc-toolbar{opacity:1 !important;top:-2.75rem !important;transition:none !important}";
   // Into every shadow root on the page (the rules match only the canvas component's
-  // classes), including one whose content has not arrived yet.
+  // classes), checked a few times a second: a canvas can be (re)created, and its
+  // shadow root filled, at any time without a DOM change visible from here.
   const pin = () => {
     for (const host of document.querySelectorAll("[data-testid=stMain] div")) {
       const root = host.shadowRoot;
@@ -38,15 +39,11 @@ PIN_CANVAS_TOOLBAR = """<script>
       }
     }
   };
-  let queued = false;
-  new MutationObserver(() => {
-    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; pin(); }); }
-  }).observe(document.body, {childList: true, subtree: true});
-  setInterval(pin, 500);  // a shadow root attached without a DOM mutation we can see
-  window.__digitStudioPinToolbar = pin;
+  window.__digitStudioPinToolbar = setInterval(pin, 200);
   pin();
 })();
 </script>"""
+STEPS_TOGGLE = "🔍 How the app sees it"
 UNSURE_BELOW = 0.6  #: top confidence under which the page says the model is not sure
 CANVAS_SIZE = 280
 
@@ -193,7 +190,7 @@ with right:
 
 if result is not None and result.image is not None:
     # A toggle, not an expander: the step images are made only when someone asks.
-    if st.toggle("🔍 How the app sees it", key="show_steps"):
+    if st.toggle(STEPS_TOGGLE, key="show_steps"):
         show_steps(result, rgba, probs)
 elif source == "Draw":
-    st.toggle("🔍 How the app sees it", key="show_steps", disabled=True, help="Draw a digit first.")
+    st.toggle(STEPS_TOGGLE, key="show_steps", disabled=True, help="Draw a digit first.")

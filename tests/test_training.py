@@ -259,25 +259,20 @@ def test_invalid_config_raises_before_training(synthetic_data):
 
 
 def test_stop_signal_variable_follows_event():
-    stop = StopSignal()
-    assert not stop.is_set() and not bool(stop.variable.numpy())
+    stop, variable = StopSignal(), tf.Variable(True)
+    stop.attach(variable)
+    assert not stop.is_set() and not bool(variable.numpy())
     stop.set()
-    assert stop.is_set() and bool(stop.variable.numpy())
-    late = StopSignal()
+    assert stop.is_set() and bool(variable.numpy())
+    late, late_variable = StopSignal(), tf.Variable(False)
     late.set()
-    assert bool(late.variable.numpy())  # created after set(): starts True
-
-
-def test_stop_signal_attach_and_detach():
-    stop = StopSignal()
-    attached, late = tf.Variable(True), tf.Variable(False)
-    stop.attach(attached)
-    assert not bool(attached.numpy())  # takes the signal's state on attach
-    stop.detach(attached)
-    stop.set()
-    assert not bool(attached.numpy())  # detached: left alone
-    stop.attach(late)
-    assert bool(late.numpy())  # attached after set(): starts True
+    late.attach(late_variable)
+    assert bool(late_variable.numpy())  # attached after set(): starts True
+    detached, left_alone = StopSignal(), tf.Variable(False)
+    detached.attach(left_alone)
+    detached.detach(left_alone)
+    detached.set()
+    assert not bool(left_alone.numpy())  # detached: left alone
 
 
 # --- learning rate and the reused training step ----------------------------------------
