@@ -299,7 +299,7 @@ class TrainingJob:
                 pass
 
 def loss_curve(batches: tuple[BatchUpdate, ...] | list[BatchUpdate], key: str = "loss",
-               smoothing: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+               smoothing: float = 0.6, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-group values of a metric from Keras' running epoch means, smoothed.
 
     Keras reports the mean since the start of the epoch; the mean over just
@@ -310,6 +310,9 @@ def loss_curve(batches: tuple[BatchUpdate, ...] | list[BatchUpdate], key: str = 
         batches: Batch reports in order.
         key: ``"loss"`` or ``"accuracy"``.
         smoothing: EMA weight of the past, in [0, 1).
+        max_points: If given, at most this many points are returned, evenly
+            spaced along the curve and always including the first and last
+            (a chart redrawn every second need not draw every batch of a long run).
 
     Returns:
         ``(x, y)``: x in epochs (e.g. 1.25 = a quarter into the second epoch), y the smoothed values.
@@ -328,4 +331,8 @@ def loss_curve(batches: tuple[BatchUpdate, ...] | list[BatchUpdate], key: str = 
         ema = value if ema is None else smoothing * ema + (1 - smoothing) * value
         xs.append(u.epoch + n / max(1, u.batches))
         ys.append(ema)
-    return np.asarray(xs, np.float64), np.asarray(ys, np.float64)
+    x, y = np.asarray(xs, np.float64), np.asarray(ys, np.float64)
+    if max_points is not None and len(x) > max(max_points, 2):
+        keep = np.unique(np.linspace(0, len(x) - 1, max(max_points, 2)).round().astype(int))
+        x, y = x[keep], y[keep]
+    return x, y

@@ -172,11 +172,18 @@ if submitted and not busy:
 
 # --- charts ---------------------------------------------------------------------------
 SERIES_COLOURS = {"training (live)": "#9aa5b8", "training (epoch)": "#1f77b4", "validation": "#ff4b4b"}
+#: Seconds between refreshes of the live view (progress bar and charts). Each refresh costs
+#: the browser a re-render of the page, whatever changed; once a second is as lively as a
+#: chart needs, and a presenter's laptop showing this page often serves the app too
+#: (python -m bench.browser_cost).
+LIVE_EVERY = 1.0
+#: Points of the per-batch curve drawn at most; a long run's curve is thinned evenly.
+LIVE_POINTS = 120
 
 
 def metric_frame(batches, epochs, key: str) -> pd.DataFrame:
     """Long-form data for one chart: the live per-batch curve and the per-epoch points."""
-    x, y = loss_curve(batches, key)
+    x, y = loss_curve(batches, key, max_points=LIVE_POINTS)
     frames = [pd.DataFrame({"epoch": x, "value": y, "series": "training (live)"})]
     if epochs:
         ep = np.array([e.epoch + (1.0 if e.complete else 0.0) for e in epochs], dtype=float)
@@ -186,18 +193,24 @@ def metric_frame(batches, epochs, key: str) -> pd.DataFrame:
 
 
 def metric_spec(key: str, title: str) -> dict:
-    """A Vega-Lite spec written out directly: it is rendered twice a second while training,
-    and a plain dict skips the schema validation a chart library would repeat every time."""
+    """A Vega-Lite spec written out directly: it is rendered every second while training,
+    and a plain dict skips the schema validation a chart library would repeat every time.
+    Lines for every series, symbols only on the few per-epoch points (not the live curve's)."""
     return {
-        "title": title, "height": 240, "mark": {"type": "line", "point": {"filled": True, "size": 40}},
+        "title": title, "height": 240,
         "encoding": {
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch"},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
             "color": {"field": "series", "type": "nominal", "legend": {"orient": "bottom", "title": None},
                       "scale": {"domain": list(SERIES_COLOURS), "range": list(SERIES_COLOURS.values())}},
-            "tooltip": [{"field": "series"}, {"field": "epoch", "format": ".2f", "type": "quantitative"},
-                        {"field": "value", "format": ".4f", "type": "quantitative"}],
         },
+        "layer": [
+            {"mark": {"type": "line"}},
+            {"mark": {"type": "point", "filled": True, "size": 40, "opacity": 1},
+             "transform": [{"filter": "datum.series !== 'training (live)'"}],
+             "encoding": {"tooltip": [{"field": "series"}, {"field": "epoch", "format": ".2f", "type": "quantitative"},
+                                      {"field": "value", "format": ".4f", "type": "quantitative"}]}},
+        ],
     }
 
 
@@ -228,7 +241,7 @@ def collect_finished() -> None:
         data.notice = "Training was cancelled before it started."
 
 
-@st.fragment(run_every=0.5)
+@st.fragment(run_every=LIVE_EVERY)
 def live_progress() -> None:
     job = data.job
     if job is None:

@@ -291,3 +291,14 @@ def test_loss_curve_skips_repeats_and_nan():
     np.testing.assert_allclose(y, [2.0, 1.0])
     empty_x, empty_y = loss_curve([])
     assert empty_x.shape == (0,) and empty_y.shape == (0,)
+
+
+def test_loss_curve_thins_a_long_run_evenly_keeping_both_ends():
+    updates = _running_means([[1.0 / (k + 1)] for k in range(1000)])
+    full_x, full_y = loss_curve(updates, smoothing=0.0)
+    x, y = loss_curve(updates, smoothing=0.0, max_points=50)
+    assert len(x) == 50 and np.all(np.diff(x) > 0)
+    assert (x[0], x[-1], y[-1]) == (full_x[0], full_x[-1], full_y[-1])
+    assert set(x) <= set(full_x)  # points of the curve, not new ones
+    short_x, _ = loss_curve(updates[:10], smoothing=0.0, max_points=50)
+    assert len(short_x) == 10  # a short curve is left whole
