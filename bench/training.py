@@ -95,7 +95,7 @@ def core_train(arch: str, batch_size: int, dropout: float) -> tuple[float, float
 
 
 def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float]:
-    """The app's path: a TrainingJob thread, polled twice a second building chart data like the page."""
+    """The app's path: a TrainingJob thread, polled twice a second building chart data (the page polls once a second)."""
     import pandas as pd
 
     from core.jobs import TrainingJob, TrainingSlots, loss_curve

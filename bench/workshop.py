@@ -668,7 +668,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=20000)
     parser.add_argument("--trainer-mode", choices=["watch", "peek"], default="watch",
-                        help="watch: keep the Train page open while training (it updates live twice a second); "
+                        help="watch: keep the Train page open while training (it updates live once a second); "
                              "peek: after pressing Train go to Home and look at the Train page every --peek-every s")
     parser.add_argument("--peek-every", type=float, default=15.0)
     parser.add_argument("--no-repeat-training", dest="repeat_training", action="store_false",

@@ -282,7 +282,7 @@ def steps_per_execution_for(arch: str, batch_size: int, width: int = 16, target_
     """Batches per compiled call so that one call takes about ``target_seconds`` on a 2-core CPU.
 
     Big enough to take Python off the per-batch path, small enough that the
-    live charts update several times a second (faster hardware only makes the
+    progress arrives several times a second (faster hardware only makes the
     groups quicker).
 
     Args:
@@ -732,7 +732,7 @@ def train(config: TrainConfig,
             :func:`core.data.load_mnist`. The validation set is the last
             ``config.val_size`` training images.
         steps_per_execution: Batches per block, i.e. per call into the graph
-            (default: about 0.1 s of work, so live charts move several times a second).
+            (default: about 0.1 s of work, so progress is reported several times a second).
         jit_compile: XLA-compile the block step (see :class:`BlockTrainer`).
 
     Returns:

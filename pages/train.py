@@ -363,7 +363,8 @@ def show_results(run: Run) -> None:
                         "most confident mistakes first")
             if wrong:
                 st.image([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
-                         caption=[f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84)
+                         caption=[f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84,
+                         output_format="PNG")
     hist = pd.DataFrame(r.history)
     hist.index = pd.RangeIndex(1, len(hist) + 1, name="epoch")
     st.markdown("**History**")

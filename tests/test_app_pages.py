@@ -284,6 +284,9 @@ def test_draw_page_classifies_an_uploaded_photo_and_refuses_a_bad_file() -> None
     assert any(caption.startswith("Model: Bundled default model") for caption in texts(at.caption))
     bars = [m.value for m in at.markdown if "confidence for each digit" in m.value]
     assert len(bars) == 1 and all(f"data-testid='confidence-{d}'" in bars[0] for d in range(10))
+    # "What the model receives" is sent losslessly: exactly the model's pixels, no JPEG artefacts.
+    preview = [i for e in at.get("image") for i in e.proto.imgs if i.caption.startswith("What the model receives")]
+    assert len(preview) == 1 and preview[0].url.endswith(".png"), preview
     assert not [t for t in at.toggle if t.key == "compare_naive"]  # steps are made only on demand
     at.toggle(key="show_steps").set_value(True).run()
     assert_ok(at)
@@ -291,6 +294,8 @@ def test_draw_page_classifies_an_uploaded_photo_and_refuses_a_bad_file() -> None
     at.toggle(key="compare_naive").set_value(True).run()
     assert_ok(at)
     assert "Naive resize →" in joined(at.markdown)
+    urls = [i.url for e in at.get("image") for i in e.proto.imgs]
+    assert len(urls) >= 6 and all(u.endswith(".png") for u in urls), urls
 
     at.file_uploader[0].set_value(("broken.png", os.urandom(2000), "image/png")).run()
     assert_ok(at)
