@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) -m bench.canvas_accuracy
 	$(PY) -m bench.inference
 	$(PY) -m bench.training
+	$(PY) -m bench.browser_cost
 
 # Rebuild the bundled default model (about 5 minutes on a 2-core CPU).
 model: $(STAMP)

@@ -10,7 +10,9 @@ layout and style) for:
 
 * an idle Draw page (per second: what a page costs just by being open);
 * each stroke on the Draw page, from the mouse-up to the new result settled
-  on screen (exporting the canvas, receiving and rendering the result);
+  on screen (exporting the canvas, receiving and rendering the result), and
+  the server's CPU time per stroke over the same strokes (its reruns, and
+  the canvas resets between digits);
 * a Train page while a training runs and it updates live (per second).
 
 Run::
@@ -113,6 +115,14 @@ def train_cost(page, base_url: str, seconds: float, query: str, timeout: float) 
     return {k: v / seconds for k, v in d.items()}
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the server process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser_cost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--digits", type=int, default=8, help="digits drawn on the Draw page")
@@ -134,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
             draw = DrawPage(page, server.base_url).open(args.timeout)
             stroke_costs(draw, 1, rng, args.timeout)  # warm-up: the first result loads code
             idle = idle_cost(page, args.seconds)
+            server_cpu = server_cpu_seconds(server.pid)
             strokes = stroke_costs(draw, args.digits, rng, args.timeout)
+            server_cpu = server_cpu_seconds(server.pid) - server_cpu
             page.close()
             train = train_cost(browser.new_page(viewport={"width": 1280, "height": 900}), server.base_url,
                                args.seconds, args.train_query, args.timeout)
@@ -146,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"draw_idle_per_s: {fmt(idle)}")
     print(f"draw_stroke_mean: {fmt(mean)}  p50={np.percentile(task, 50):.1f}ms p95={np.percentile(task, 95):.1f}ms "
           f"(n={len(strokes)} strokes, mouse-up to result settled)")
+    print(f"server_cpu_per_stroke: {1000 * server_cpu / len(strokes):.1f}ms (its reruns and the resets between "
+          f"{args.digits} digits, over {len(strokes)} strokes)")
     print(f"train_live_per_s: {fmt(train)}  ({args.train_query}, while training)")
     return 0
 
