@@ -10,7 +10,7 @@ from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
-from pages.common import use_app_navigation, active_model, session
+from pages.common import use_app_navigation, active_model, session, show_pixels
 
 use_app_navigation()
 
@@ -153,17 +153,17 @@ def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> No
     """The stages of canvas_to_mnist, and the naive resize for comparison."""
     cols = st.columns(4)
     cols[0].image(rgba, caption="1. your drawing", width="stretch")
-    cols[1].image(np.clip(result.crop, 0, 1), caption="2. cropped to the ink", width="stretch", output_format="PNG")
-    cols[2].image(pixel_preview(result.fitted, 6), caption=f"3. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
-                   output_format="PNG")
-    cols[3].image(pixel_preview(result.boxed, 4), caption="4. centred by box in 28×28", output_format="PNG")
+    show_pixels(np.clip(result.crop, 0, 1), "2. cropped to the ink", where=cols[1], width="stretch")
+    show_pixels(pixel_preview(result.fitted, 6), f"3. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
+                where=cols[2])
+    show_pixels(pixel_preview(result.boxed, 4), "4. centred by box in 28×28", where=cols[3])
     st.caption("5. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
                "exactly as MNIST's digits were — that is the image on the right.")
     if st.toggle("Compare with a naive resize of the whole canvas", key="compare_naive"):
         naive = naive_resize(rgba, background)
         naive_probs = predict_proba(model, naive)[0]
         c1, c2 = st.columns(2)
-        c1.image(pixel_preview(naive, 6), caption="naive: whole canvas squashed to 28×28", output_format="PNG")
+        show_pixels(pixel_preview(naive, 6), "naive: whole canvas squashed to 28×28", where=c1)
         c2.markdown(f"Naive resize → **{int(naive_probs.argmax())}** ({naive_probs.max():.0%})  \n"
                     f"MNIST-style → **{int(probs.argmax())}** ({probs.max():.0%})")
         c2.caption("A naive resize keeps the empty canvas around the digit, so the digit is small and "
@@ -181,14 +181,12 @@ with right:
             # The result's elements, empty: the layout does not jump at the first stroke, and
             # the browser loads the code for these elements now rather than on the first digit.
             st.markdown(confidence_bars(np.zeros(10), highlight=False), unsafe_allow_html=True)
-            st.image(pixel_preview(np.zeros((28, 28), np.float32), 8),
-                     caption="What the model will receive: 28×28, centred like MNIST", output_format="PNG")
+            show_pixels(pixel_preview(np.zeros((28, 28), np.float32), 8),
+                        "What the model will receive: 28×28, centred like MNIST")
     else:
         probs = predict_proba(model, result.image)[0]
         show_prediction(probs)
-        # PNG: lossless, so the preview shows exactly the pixels the model gets (Streamlit would send a JPEG).
-        st.image(pixel_preview(result.image, 8), caption="What the model receives: 28×28, centred like MNIST",
-                 output_format="PNG")
+        show_pixels(pixel_preview(result.image, 8), "What the model receives: 28×28, centred like MNIST")
         st.caption(f"Model: {model_label}")
 
 if result is not None and result.image is not None:

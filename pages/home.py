@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from pages.common import use_app_navigation, active_model, session
+from pages.common import use_app_navigation, active_model, session, show_pixels
 
 use_app_navigation()
 
@@ -45,4 +45,4 @@ if isinstance(samples, str):
     st.info("MNIST is not available on this machine, so no samples can be shown. " + samples)
 else:
     st.caption("70,000 digits written by Census Bureau staff and students, each 28×28 pixels, white on black.")
-    st.image(samples[0], caption=samples[1], width=64, output_format="PNG")
+    show_pixels(samples[0], samples[1], width=64)

@@ -14,7 +14,8 @@ import streamlit as st
 from core.jobs import SLOTS, JobState, TrainingJob, loss_curve
 from core.storage import MODELS_DIR, InvalidModelName, save_model, validate_name
 from core.training import TrainConfig
-from pages.common import use_app_navigation, Run, run_by_number, session, session_alive_check, show_notice
+from pages.common import (use_app_navigation, Run, run_by_number, session, session_alive_check, show_notice,
+                          show_pixels)
 
 use_app_navigation()
 
@@ -362,9 +363,8 @@ def show_results(run: Run) -> None:
             st.markdown(f"**Misclassified test digits** — {int((predicted != y_test).sum())} of {len(y_test):,}, "
                         "most confident mistakes first")
             if wrong:
-                st.image([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
-                         caption=[f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84,
-                         output_format="PNG")
+                show_pixels([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
+                            [f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84)
     hist = pd.DataFrame(r.history)
     hist.index = pd.RangeIndex(1, len(hist) + 1, name="epoch")
     st.markdown("**History**")
