@@ -198,7 +198,9 @@ def metric_spec(key: str, title: str) -> dict:
     and a plain dict skips the schema validation a chart library would repeat every time.
     Lines for every series, symbols only on the few per-epoch points (not the live curve's)."""
     return {
-        "title": title, "height": 240,
+        # fit-x: the width follows the column, 240 px is the plot's own height (Streamlit's default
+        # "fit" squeezes the plot into 240 px together with the title, axes and legend).
+        "title": title, "height": 240, "autosize": {"type": "fit-x", "contains": "padding"},
         "encoding": {
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch"},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},

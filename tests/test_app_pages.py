@@ -320,6 +320,8 @@ def test_a_tiny_training_run_shows_its_results(trained: AppTest) -> None:
     assert metrics["Epochs"] == "1 / 1"
     specs = charts(at)
     assert any('"Loss"' in s for s in specs) and any('"Accuracy"' in s for s in specs)
+    # 240 px of plot, not 240 px for plot, axes and legend together (which left a sliver of plot).
+    assert all('"fit-x"' in s for s in specs if '"Loss"' in s or '"Accuracy"' in s)
     assert any("Confusion matrix" in s for s in specs)
     history = at.dataframe[0].value
     assert list(history.columns) == ["loss", "accuracy", "val_loss", "val_accuracy"]
