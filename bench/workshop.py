@@ -18,9 +18,11 @@ Playwright's async API; several pages per browser):
 Measured: predictions, errors (timeouts, exceptions, Streamlit error
 elements, lost connections), accuracy against the drawn digit, the time from
 mouse-up at the end of a digit's last stroke to its new result appearing on
-screen (p50/p95/max), whether training ran during the measurement (and the
-queue messages seen), the peak resident memory of the server's process tree,
-and the CPU used by server and browsers. Run::
+screen (p50/p95/max), the server's share of it (each Draw rerun's request to
+its ``script_finished``, timed at the browsers' network stack: ``RerunTap``),
+whether training ran during the measurement (and the queue messages seen), the
+peak resident memory of the server's process tree, and the CPU used by server
+and browsers. Run::
 
     python -m bench.workshop [--sessions 20] [--trainers 2] [--duration 90]
 
@@ -95,6 +97,8 @@ class Stats:
     train_clicks: int = 0
     train_finished: int = 0
     train_accuracies: list[str] = field(default_factory=list)
+    #: Draw pages' rerun round trips as their network stack saw them: (wall-clock time sent, seconds)
+    rerun_rounds: list[tuple[float, float]] = field(default_factory=list)
 
     def error(self, who: str, message: str) -> None:
         line = f"{who}: {message}"
@@ -186,6 +190,65 @@ class HealthProbe(threading.Thread):
         self.join(self.timeout + 2)
 
 
+class RerunTap:
+    """A page's WebSocket traffic as the browser's network stack sees it (DevTools Network events).
+
+    Pairs each rerun request the page sends (``BackMsg.rerun_script``) with the
+    next ``script_finished`` the server sends back. The time between them is the
+    server's share of a stroke's latency (its queueing and script run, plus the
+    loopback and the browser's network process), without the page's own
+    rendering. Timestamps are the network stack's clock, converted to wall-clock
+    time with the WebSocket handshake's ``wallTime``.
+
+    Args:
+        rounds: Where to append ``(wall-clock time sent, seconds to script_finished)``.
+    """
+
+    def __init__(self, rounds: list[tuple[float, float]]) -> None:
+        self.rounds = rounds
+        self.offset: float | None = None  #: wall-clock minus network-stack time
+        self.pending: float | None = None  #: network-stack time of the unanswered rerun request
+
+    async def attach(self, page) -> None:
+        """Start listening (before the page opens the app, so the handshake is seen)."""
+        cdp = await page.context.new_cdp_session(page)
+        cdp.on("Network.webSocketWillSendHandshakeRequest", self._handshake)
+        cdp.on("Network.webSocketFrameSent", self._sent)
+        cdp.on("Network.webSocketFrameReceived", self._received)
+        await cdp.send("Network.enable")
+
+    def _handshake(self, event: dict) -> None:
+        self.offset, self.pending = event["wallTime"] - event["timestamp"], None
+
+    @staticmethod
+    def _payload(event: dict) -> bytes | None:
+        import base64
+
+        frame = event.get("response", {})
+        return base64.b64decode(frame.get("payloadData", "")) if frame.get("opcode") == 2 else None
+
+    def _sent(self, event: dict) -> None:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        data = self._payload(event)
+        if data is not None and BackMsg.FromString(data).WhichOneof("type") == "rerun_script":
+            self.pending = event["timestamp"]  # a newer request supersedes an unanswered one
+
+    def _received(self, event: dict) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        if self.pending is None or self.offset is None:
+            return
+        data = self._payload(event)
+        if data is None:
+            return
+        msg = ForwardMsg.FromString(data)
+        if (msg.WhichOneof("type") == "script_finished"
+                and msg.script_finished != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN):
+            self.rounds.append((self.pending + self.offset, event["timestamp"] - self.pending))
+            self.pending = None
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=float), q)) if values else float("nan")
 
@@ -201,6 +264,8 @@ async def drawing_session(i: int, context, base_url: str, args, stats: Stats, st
     rng = np.random.default_rng(args.seed * 1000 + i)
     page = await context.new_page()
     page.on("pageerror", lambda exc: stats.page_errors.append(f"{who}: {exc}"))
+    if args.tap:
+        await RerunTap(stats.rerun_rounds).attach(page)
     draw = AsyncDrawPage(page, base_url)
     try:
         async with open_sem:
@@ -598,6 +663,15 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
           f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})")
     print("latency_by_training_phase: " + "  ".join(
         f"{ph}: p50={pct(v, 50):.0f}ms p95={pct(v, 95):.0f}ms n={len(v)}" for ph, v in sorted(by_phase.items())))
+    rounds = [(t, 1000 * x) for t, x in stats.rerun_rounds if t0 <= t <= t1]
+    if rounds:
+        r_all = [x for _, x in rounds]
+        r_train = [x for t, x in rounds if phase_at(t) in ("compiling", "epochs")]
+        print(f"server_round_trip_p50_ms={pct(r_all, 50):.0f} server_round_trip_p95_ms={pct(r_all, 95):.0f} "
+              f"server_round_trip_max_ms={max(r_all):.0f} (n={len(r_all)} Draw reruns, strokes and resets: rerun request "
+              f"sent to script_finished received, at the browsers' network stack)  "
+              f"while_training_p50_ms={pct(r_train, 50):.0f} while_training_p95_ms={pct(r_train, 95):.0f} "
+              f"(n={len(r_train)})")
     print(f"training_during_measurement={'yes' if in_window else 'no'} training_seconds_observed={training_seconds:.0f}"
           f" train_clicks={stats.train_clicks} train_runs_finished={stats.train_finished}")
     for who, progress in sorted(stats.last_progress.items()):
@@ -676,6 +750,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "/work/shared/mnist")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--screenshots", action="store_true", help="save a few screenshots to test-artifacts/")
+    parser.add_argument("--no-tap", dest="tap", action="store_false",
+                        help="do not watch the Draw pages' WebSocket frames (server_round_trip_* lines)")
     parser.add_argument("--load-nice", type=int, default=19,
                         help="CPU niceness of the load generator (this script, Playwright and the browsers; the "
                              "server keeps normal priority): at a workshop the browsers run on the attendees' "
