@@ -10,7 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-from pages.common import keep_compiled_functions
+from pages.common import keep_compiled_functions, timed_run
 
 keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
 st.set_page_config(page_title="Digit Studio", page_icon="✏️", layout="wide")
@@ -20,4 +20,6 @@ pages = [
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
     st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+with timed_run(page.url_path):
+    page.run()

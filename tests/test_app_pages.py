@@ -246,6 +246,18 @@ def test_reruns_leave_keras_and_compiled_functions_alone(monkeypatch) -> None:
     assert plt.get_fignums() == []  # pyplot figures are still closed, as Streamlit does
 
 
+def test_each_run_is_timed_only_when_a_run_log_is_named(monkeypatch, tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    monkeypatch.setenv("DIGIT_STUDIO_RUN_LOG", str(log))
+    new_app()  # (AppTest runs a switched-to page without app.py, so only Home's runs are seen here)
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert len(lines) == 1 and lines[0][1] == "home" and float(lines[0][2]) > 0
+    monkeypatch.delenv("DIGIT_STUDIO_RUN_LOG")
+    log.unlink()
+    new_app()
+    assert not log.exists()
+
+
 @needs_mnist
 def test_train_page_shows_the_settings_form_and_train_button() -> None:
     at = open_page(new_app(), "train")
