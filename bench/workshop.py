@@ -677,23 +677,22 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
           f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})")
     print("latency_by_training_phase: " + "  ".join(
         f"{ph}: p50={pct(v, 50):.0f}ms p95={pct(v, 95):.0f}ms n={len(v)}" for ph, v in sorted(by_phase.items())))
-    runs = [(t, ms) for t, page, ms in stats.script_runs if page == "draw" and t0 <= t <= t1]
-    if runs:
-        s_all = [ms for _, ms in runs]
-        s_train = [ms for t, ms in runs if phase_at(t) in ("compiling", "epochs")]
-        print(f"server_script_p50_ms={pct(s_all, 50):.0f} server_script_p95_ms={pct(s_all, 95):.0f} "
-              f"server_script_max_ms={max(s_all):.0f} (n={len(s_all)} Draw page runs, as the app times them)  "
-              f"while_training_p50_ms={pct(s_train, 50):.0f} while_training_p95_ms={pct(s_train, 95):.0f} "
-              f"(n={len(s_train)})")
-    rounds = [(t, 1000 * x) for t, x in stats.rerun_rounds if t0 <= t <= t1]
-    if rounds:
-        r_all = [x for _, x in rounds]
-        r_train = [x for t, x in rounds if phase_at(t) in ("compiling", "epochs")]
-        print(f"server_round_trip_p50_ms={pct(r_all, 50):.0f} server_round_trip_p95_ms={pct(r_all, 95):.0f} "
-              f"server_round_trip_max_ms={max(r_all):.0f} (n={len(r_all)} Draw reruns, strokes and resets: rerun request "
-              f"sent to script_finished received, at the browsers' network stack)  "
-              f"while_training_p50_ms={pct(r_train, 50):.0f} while_training_p95_ms={pct(r_train, 95):.0f} "
-              f"(n={len(r_train)})")
+    def timing_line(name: str, timed: list[tuple[float, float]], what: str) -> None:
+        """p50/p95/max of (wall-clock time, ms) pairs in the window, overall and while a training runs."""
+        timed = [(t, ms) for t, ms in timed if t0 <= t <= t1]
+        if not timed:
+            return
+        every = [ms for _, ms in timed]
+        training = [ms for t, ms in timed if phase_at(t) in ("compiling", "epochs")]
+        print(f"{name}_p50_ms={pct(every, 50):.0f} {name}_p95_ms={pct(every, 95):.0f} {name}_max_ms={max(every):.0f} "
+              f"(n={len(every)} {what})  while_training_p50_ms={pct(training, 50):.0f} "
+              f"while_training_p95_ms={pct(training, 95):.0f} (n={len(training)})")
+
+    timing_line("server_script", [(t, ms) for t, page, ms in stats.script_runs if page == "draw"],
+                "Draw page runs, as the app times them")
+    timing_line("server_round_trip", [(t, 1000 * x) for t, x in stats.rerun_rounds],
+                "Draw reruns, strokes and resets: rerun request sent to script_finished received, "
+                "at the browsers' network stack")
     print(f"training_during_measurement={'yes' if in_window else 'no'} training_seconds_observed={training_seconds:.0f}"
           f" train_clicks={stats.train_clicks} train_runs_finished={stats.train_finished}")
     for who, progress in sorted(stats.last_progress.items()):
