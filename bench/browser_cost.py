@@ -12,7 +12,8 @@ layout and style) for:
 * each stroke on the Draw page, from the mouse-up to the new result settled
   on screen (exporting the canvas, receiving and rendering the result), and
   the server's CPU time per stroke over the same strokes (its reruns, and
-  the canvas resets between digits);
+  the canvas resets between digits); with the time from each mouse-up to its
+  result on screen, on an otherwise idle machine;
 * a Train page while a training runs and it updates live (per second).
 
 Run::
@@ -78,7 +79,10 @@ def idle_cost(page, seconds: float) -> dict[str, float]:
 
 
 def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout: float) -> list[dict]:
-    """Per stroke: the page's main-thread time from mouse-up to the result settled."""
+    """Per stroke: the page's main-thread time from mouse-up to the result settled.
+
+    Each entry also has ``latency``: seconds from the mouse-up to the result on screen.
+    """
     meter = PageMeter(draw.page)
     mouse = draw.page.mouse
     costs = []
@@ -93,10 +97,13 @@ def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout:
                     mouse.down()
             before = meter.read()
             mouse.up()
+            released = time.time()
             result = draw.page.evaluate(WAIT_JS, timeout * 1000)
-            if result["settled"] is None:
+            if result["settled"] is None or result["first"] is None:
                 raise RuntimeError("a stroke got no result in time")
-            costs.append(PageMeter.delta(before, meter.read()))
+            cost = PageMeter.delta(before, meter.read())
+            cost["latency"] = max(0.0, result["first"] / 1000.0 - released)
+            costs.append(cost)
         draw.reset(timeout)
     return costs
 
@@ -153,11 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             browser.close()
     task = np.array([s["TaskDuration"] for s in strokes]) * 1000
-    mean = {k: float(np.mean([s[k] for s in strokes])) for k in strokes[0]}
+    latency = np.array([s["latency"] for s in strokes]) * 1000
+    mean = {k: float(np.mean([s[k] for s in strokes])) for k in METRICS}
     print("=== Digit Studio browser cost (one headless Chromium page, main thread) ===")
     print(f"draw_idle_per_s: {fmt(idle)}")
     print(f"draw_stroke_mean: {fmt(mean)}  p50={np.percentile(task, 50):.1f}ms p95={np.percentile(task, 95):.1f}ms "
           f"(n={len(strokes)} strokes, mouse-up to result settled)")
+    print(f"draw_stroke_latency: p50={np.percentile(latency, 50):.0f}ms p95={np.percentile(latency, 95):.0f}ms "
+          f"(mouse-up to the result on screen, one page, nothing else running)")
     print(f"server_cpu_per_stroke: {1000 * server_cpu / len(strokes):.1f}ms (its reruns and the resets between "
           f"{args.digits} digits, over {len(strokes)} strokes)")
     print(f"train_live_per_s: {fmt(train)}  ({args.train_query}, while training)")

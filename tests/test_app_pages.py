@@ -283,6 +283,19 @@ def test_draw_page_shows_the_model_picker_and_the_empty_canvas_prompt() -> None:
     assert not at.warning and not at.error, (texts(at.warning), texts(at.error))
 
 
+def test_the_canvas_script_targets_the_installed_canvas_component() -> None:
+    """The Draw page sends each stroke at once by pressing the canvas component's own send
+    button, found by its title: that title must be the one the installed component uses."""
+    import streamlit_drawable_canvas
+
+    from pages.draw import CANVAS_SCRIPT, SEND_BUTTON_TITLE
+
+    build = Path(streamlit_drawable_canvas.__file__).parent / "frontend" / "build"
+    bundle = "".join(f.read_text(encoding="utf-8") for f in build.glob("index-*.js"))
+    assert f'"{SEND_BUTTON_TITLE}"' in bundle
+    assert f"button[title='{SEND_BUTTON_TITLE}']" in CANVAS_SCRIPT
+
+
 def test_draw_page_classifies_an_uploaded_photo_and_refuses_a_bad_file() -> None:
     at = open_page(new_app(), "draw")
     at.radio[0].set_value("Upload a photo").run()

@@ -231,6 +231,31 @@ def test_a_stroke_started_in_the_top_right_corner_draws(app_server, page):
         assert_no_errors(draw)
 
 
+def test_each_stroke_is_sent_to_the_app_once_when_it_ends(app_server, page):
+    """The component would send a stroke only after a 200 ms pause; the page presses its
+    (hidden) send button when a stroke ends instead. Each stroke is still one rerun request,
+    and a press on the toolbar is not a stroke."""
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append("sent")))
+    draw = DrawPage(page, app_server.base_url)
+    with step(page, "send-open", app_server):
+        draw.open(timeout=PAGE_TIMEOUT)
+        assert not draw.button("Update the app with this drawing").is_visible()
+    with step(page, "send-draw", app_server):
+        strokes = case_strokes(4, 0, 60, 40, 190)
+        assert len(strokes) >= 2, "want a digit of several strokes"
+        before = len(frames)
+        draw.draw_digit(strokes, timeout=PREDICTION_TIMEOUT)
+        shown, _ = draw.wait_prediction(4, timeout=PREDICTION_TIMEOUT)
+        assert shown == "4", f"expected 4, the page shows {draw.prediction()!r}"
+        assert page.evaluate("window.__digitStudioCanvas.strokesSent") == len(strokes)
+        assert len(frames) - before == len(strokes), "one rerun request per stroke"
+    with step(page, "send-undo", app_server):
+        draw.click_and_wait("Undo", timeout=PREDICTION_TIMEOUT)
+        assert page.evaluate("window.__digitStudioCanvas.strokesSent") == len(strokes)
+        assert_no_errors(draw)
+
+
 #: The element at page point (x, y), looking inside open shadow roots (the canvas component's).
 PIERCING_HIT_TEST_JS = """([x, y]) => {
   let e = document.elementFromPoint(x, y);
