@@ -299,9 +299,10 @@ ARM_JS = "() => {" + _SNAPSHOT_FN + """
     }
     last = snap.signature;
   };
-  // Check ~20 ms after DOM changes (coalesced), and every 100 ms regardless.
+  // Check in the next animation frame after DOM changes (coalesced; it runs just before that
+  // frame is painted, so "first" is when the result reaches the screen), and every 100 ms regardless.
   let pending = false;
-  const soon = () => { if (!pending) { pending = true; setTimeout(() => { pending = false; check(); }, 20); } };
+  const soon = () => { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; check(); }); } };
   const observer = new MutationObserver((records) => {
     for (const r of records) {
       if (r.type === 'attributes' && r.attributeName === 'data-test-script-state'
