@@ -94,6 +94,8 @@ class Stats:
     queue_messages: set[str] = field(default_factory=set)
     resets: int = 0
     cpu_window: list[float] = field(default_factory=list)  #: server CPU seconds at start/end of the window
+    #: the whole machine's CPU time by kind (/proc/stat) at the start/end of the window
+    machine_window: list[dict[str, float]] = field(default_factory=list)
     train_clicks: int = 0
     train_finished: int = 0
     train_accuracies: list[str] = field(default_factory=list)
@@ -261,6 +263,18 @@ def read_run_log(path: Path) -> list[tuple[float, str, float]]:
     except (OSError, ValueError):
         pass
     return runs
+
+
+def machine_cpu_times() -> dict[str, float]:
+    """The whole machine's CPU seconds so far by kind, from /proc/stat (empty where it is missing)."""
+    kinds = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = f.readline().split()[1:1 + len(kinds)]
+    except OSError:
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    return {k: int(v) / tick for k, v in zip(kinds, fields)}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -534,6 +548,7 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
             print(f"  {ready[0]}/{total} sessions ready after {info['open_all_s']:.1f}s; measuring for "
                   f"{args.duration:.0f}s", flush=True)
             info["t_start"] = time.time()
+            stats.machine_window.append(machine_cpu_times())
             if server_mon is not None:
                 server_mon.sample()
                 stats.cpu_window.append(server_mon.cpu_total())
@@ -543,6 +558,7 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
             done, pending = await asyncio.wait(tasks, timeout=args.duration + grace)
             for task in pending:
                 task.cancel()
+            stats.machine_window.append(machine_cpu_times())
             if server_mon is not None:
                 server_mon.sample()
                 stats.cpu_window.append(server_mon.cpu_total())
@@ -723,6 +739,12 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
         window_cpu = stats.cpu_window[1] - stats.cpu_window[0]
         print(f"server_cpu_during_window_s={window_cpu:.0f} draw_reruns={reruns} "
               f"server_cpu_ms_per_draw_rerun={1000 * window_cpu / reruns:.0f} (upper bound: includes training and idle work)")
+    if len(stats.machine_window) == 2 and all(stats.machine_window):
+        a, b = stats.machine_window
+        used = {k: b[k] - a[k] for k in a}
+        total = sum(used.values()) or 1.0
+        print("machine_cpu_during_window: " + " ".join(f"{k}={100 * v / total:.1f}%" for k, v in used.items())
+              + " (whole machine; nice = the load generator and browsers, steal = taken by the hypervisor)")
     print(f"server_cpu_s={server_cpu:.0f} browsers_cpu_s={browser_mon.cpu_total():.0f} wall_s={elapsed:.0f} "
           f"cores={os.cpu_count()} browsers_peak_rss_mb={browser_mon.peak_rss / 2**20:.0f}")
     by_digit = {}
