@@ -135,7 +135,8 @@ with left:
             return_image_data=True, key="draw_canvas",
         )
         st.html(CANVAS_SCRIPT, unsafe_allow_javascript=True)
-        st.caption("Above the canvas: ↶ undo, ↷ redo, and the bin clears it. The digit is classified after every stroke.")
+        st.caption("Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
+                   "and the bin clears it. The digit is classified as each stroke ends.")
         rgba = canvas.image_data
     else:
         upload = st.file_uploader("Photo or scan of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"])
