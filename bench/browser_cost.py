@@ -27,15 +27,10 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.e2e_support import (  # noqa: E402
+from tests.e2e_support import (
     ARM_JS,
     WAIT_JS,
     AppServer,

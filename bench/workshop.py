@@ -45,11 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.e2e_support import (  # noqa: E402
+from tests.e2e_support import (
     ARTIFACTS,
     AppServer,
     AsyncDrawPage,
