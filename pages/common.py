@@ -261,6 +261,78 @@ def show_pixels(image, caption, *, where=None, **kwargs) -> None:
     (where or st).image(image, caption=caption, output_format="PNG", **kwargs)
 
 
+#: Title of the canvas component's own "send the drawing now" toolbar button.
+SEND_BUTTON_TITLE = "Update the app with this drawing"
+
+#: The Draw page's two fixes to the canvas component (streamlit-drawable-canvas 0.13), run
+#: once per tab (here, not in the page script, so tests can read it without running the page):
+#:
+#: * It keeps its toolbar invisible *over* the canvas's top-right corner until the
+#:   pointer has hovered for a moment, so a stroke started there straight away (a
+#:   quick mouse, any touch screen) presses the hidden toolbar and draws nothing.
+#:   This pins the toolbar, visible, in a band reserved above the canvas. The
+#:   component's styles are isolated in a shadow root, so the rule goes in there
+#:   (also when the canvas is re-created).
+#: * It sends a finished stroke to the app only after a fixed 200 ms pause (a
+#:   debounce meant for bursts of edits), a fifth of a second added to every
+#:   stroke-to-prediction time. When a stroke drawn on the canvas ends, this presses
+#:   the component's own send button, which cancels that wait and sends the same
+#:   drawing at once (one rerun per stroke, as before). The button is hidden: the
+#:   app is always up to date, so there is nothing for a person to press.
+CANVAS_SCRIPT = """<script>
+(() => {
+  if (window.__digitStudioCanvas) return;  // once per browser tab
+  window.__digitStudioCanvas = {strokesSent: 0};
+  const css = ".dc-root{margin-top:2.9rem}" +
+              ".dc-toolbar,.dc-root:hover>.dc-toolbar{opacity:1 !important;top:-2.75rem !important;transition:none !important}" +
+              ".dc-toolbar button[title='%(send)s']{display:none !important}";
+  // Into every shadow root on the page (the rules match only the canvas component's
+  // classes), checked a few times a second: a canvas can be (re)created, and its
+  // shadow root filled, at any time without a DOM change visible from here.
+  const pin = () => {
+    for (const host of document.querySelectorAll("[data-testid=stMain] div")) {
+      const root = host.shadowRoot;
+      if (root && !root.querySelector("style[data-digit-studio]")) {
+        const style = document.createElement("style");
+        style.dataset.digitStudio = "pinned-toolbar";
+        style.textContent = css;
+        root.appendChild(style);
+      }
+    }
+  };
+  setInterval(pin, 200);
+  pin();
+  // A stroke starts with a press on a canvas (not in the component's edit mode) and
+  // ends with the release, wherever it is. The component handles the release first
+  // (Fabric adds the path, the component saves it and schedules the send); the
+  // press of the send button comes in a task after that.
+  let drawing = null;
+  const started = (event) => {
+    const canvas = event.composedPath().find((n) => n.classList && n.classList.contains("upper-canvas"));
+    const root = canvas ? canvas.getRootNode() : null;
+    const editing = root && root.querySelector && root.querySelector(".dc-toolbar button[aria-pressed=true]");
+    drawing = root && root.querySelector && !editing ? root : null;
+  };
+  const ended = () => {
+    const root = drawing;
+    drawing = null;
+    if (!root) return;
+    setTimeout(() => {
+      const send = root.querySelector("button[title='%(send)s']");
+      if (send && send.isConnected) {
+        send.click();
+        window.__digitStudioCanvas.strokesSent += 1;
+      }
+    }, 0);
+  };
+  window.addEventListener("mousedown", started, true);
+  window.addEventListener("touchstart", started, {capture: true, passive: true});
+  window.addEventListener("mouseup", ended);
+  window.addEventListener("touchend", ended, {passive: true});
+})();
+</script>""" % {"send": SEND_BUTTON_TITLE}
+
+
 def show_notice() -> None:
     """Show and clear a one-off notice left by a previous action."""
     data = session()

@@ -19,6 +19,7 @@ import time
 import numpy as np
 import pytest
 
+from pages.common import SEND_BUTTON_TITLE
 from tests.e2e_support import (
     ARTIFACTS,
     EMPTY_PROMPT_TEXT,
@@ -240,7 +241,7 @@ def test_each_stroke_is_sent_to_the_app_once_when_it_ends(app_server, page):
     draw = DrawPage(page, app_server.base_url)
     with step(page, "send-open", app_server):
         draw.open(timeout=PAGE_TIMEOUT)
-        assert not draw.button("Update the app with this drawing").is_visible()
+        assert not draw.button(SEND_BUTTON_TITLE).is_visible()
     with step(page, "send-draw", app_server):
         strokes = case_strokes(4, 0, 60, 40, 190)
         assert len(strokes) >= 2, "want a digit of several strokes"
