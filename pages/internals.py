@@ -49,7 +49,7 @@ def _report(problem: str) -> None:
     """Log a missing internal as an error, once per process (pages call their workaround every run)."""
     if problem not in _reported:
         _reported.add(problem)
-        logger.error("%s", problem)
+        logger.error("Digit Studio: a workaround on a library internal no longer works. %s", problem)
 
 
 def _installed(package: str) -> str:
