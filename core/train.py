@@ -23,7 +23,7 @@ os.environ.setdefault("DIGIT_STUDIO_TF_THREADS", "0")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from core.training import TrainConfig
+    from core.config import TrainConfig
 
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m core.train", description="Train an MNIST digit classifier.")
