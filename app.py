@@ -10,7 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-from pages.common import keep_compiled_functions, timed_run
+from pages.internals import keep_compiled_functions
+from pages.timing import timed_run
 
 keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
 st.set_page_config(page_title="Digit Studio", page_icon="✏️", layout="wide")

@@ -10,7 +10,10 @@ from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
-from pages.common import CANVAS_SCRIPT, use_app_navigation, active_model, session, show_pixels
+from pages.internals import CANVAS_SCRIPT, use_app_navigation
+from pages.model_cache import active_model
+from pages.state import session
+from pages.widgets import show_pixels
 
 use_app_navigation()
 

@@ -14,8 +14,9 @@ import streamlit as st
 from core.jobs import SLOTS, JobState, TrainingJob, loss_curve
 from core.storage import MODELS_DIR, InvalidModelName, save_model, validate_name
 from core.training import TrainConfig
-from pages.common import (use_app_navigation, Run, run_by_number, session, session_alive_check, show_notice,
-                          show_pixels)
+from pages.internals import session_alive_check, use_app_navigation
+from pages.state import Run, run_by_number, session, show_notice
+from pages.widgets import show_pixels
 
 use_app_navigation()
 

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pytest
 
-from pages.common import SEND_BUTTON_TITLE
+from pages.internals import SEND_BUTTON_TITLE
 from tests.e2e_support import (
     ARTIFACTS,
     EMPTY_PROMPT_TEXT,

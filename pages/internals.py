@@ -1,68 +1,15 @@
-"""What several pages share: per-session state, cached models, the active model.
-
-Models loaded from disk are cached with ``st.cache_resource``: one read-only
-copy per process, used only for inference. Models trained in a session live
-in that session's state and are never shared.
-"""
+"""Workarounds that reach into the private internals of Streamlit and the canvas component."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import streamlit as st
 
-from core.storage import DEFAULT_MODEL, MODELS_DIR
-
-DEFAULT_PATH = MODELS_DIR / f"{DEFAULT_MODEL}.keras"
 #: A session whose browser has been gone this long no longer needs its training.
 DISCONNECT_GRACE_SECONDS = 60.0
-
-
-@dataclass
-class Run:
-    """A finished training run of this session.
-
-    Attributes:
-        number: 1-based run number within the session.
-        result: What ``core.training.train`` returned.
-        state: ``"done"`` or ``"stopped"``.
-        download: The ``.keras`` bytes, made on first request.
-    """
-
-    number: int
-    result: object
-    state: str
-    download: bytes | None = None
-
-    @property
-    def label(self) -> str:
-        """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
-        c = self.result.config
-        stopped = " (stopped)" if self.state == "stopped" else ""
-        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
-
-
-@dataclass
-class SessionData:
-    """Everything one browser session owns.
-
-    Attributes:
-        job: The training job in progress (or just finished), if any.
-        runs: Finished runs, oldest first.
-        active: Which model the Draw page uses: ``"default"``, ``"run:N"`` or ``"saved:NAME"``.
-        notice: A one-off message to show on the next page render.
-    """
-
-    job: object | None = None
-    runs: list[Run] = field(default_factory=list)
-    active: str = "default"
-    notice: str | None = None
 
 
 def keep_compiled_functions() -> None:
@@ -93,34 +40,6 @@ def keep_compiled_functions() -> None:
     script_runner._digit_studio_keeps_keras = True
 
 
-@contextlib.contextmanager
-def timed_run(page: str) -> Iterator[None]:
-    """Log how long this script run takes, when ``$DIGIT_STUDIO_RUN_LOG`` names a file.
-
-    Appends ``<wall-clock start> <page> <milliseconds>`` per run (also a run
-    ended by ``st.rerun``/``st.stop``). ``python -m bench.workshop`` sets it to
-    tell the server's own time per stroke from the browsers'. Unset (the
-    default), this does nothing.
-
-    Args:
-        page: The page's URL path ("" for Home).
-    """
-    path = os.environ.get("DIGIT_STUDIO_RUN_LOG")
-    if not path:
-        yield
-        return
-    wall, start = time.time(), time.perf_counter()
-    try:
-        yield
-    finally:
-        line = f"{wall:.3f} {page or 'home'} {1000 * (time.perf_counter() - start):.1f}\n"
-        try:
-            with open(path, "a", encoding="utf-8") as log:
-                log.write(line)
-        except OSError:
-            pass  # timing is best effort: never break a page for it
-
-
 def use_app_navigation() -> None:
     """Make sure this page runs inside ``app.py``'s ``st.navigation``.
 
@@ -141,79 +60,6 @@ def use_app_navigation() -> None:
         PagesManager.uses_pages_directory = False
         if first_run:
             st.rerun()
-
-
-def session() -> SessionData:
-    """This browser session's data (created on first use)."""
-    if "digit_studio" not in st.session_state:
-        st.session_state["digit_studio"] = SessionData()
-    return st.session_state["digit_studio"]
-
-
-@st.cache_resource(show_spinner="Loading the model…")
-def load_cached_model(path: str, mtime: float):
-    """Load a model file once per process (read-only: inference only).
-
-    ``mtime`` is part of the cache key, so a re-saved file is loaded afresh.
-    """
-    import gc
-
-    from core.inference import load_model
-
-    model = load_model(path)
-    # TensorFlow, Keras and the model are loaded for good: move their objects out of
-    # the garbage collector's way so automatic full collections stay cheap.
-    gc.freeze()
-    return model
-
-
-def load_file_model(path: Path):
-    """The cached model at ``path``; raises ``ModelLoadError`` with a clear message."""
-    from core.inference import ModelLoadError
-
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        raise ModelLoadError(f"No model file at {path}.") from None
-    return load_cached_model(str(path), mtime)
-
-
-def run_by_number(number: int) -> Run | None:
-    """This session's run with that number, if any."""
-    return next((r for r in session().runs if r.number == number), None)
-
-
-def active_model() -> tuple[object | None, str, str | None]:
-    """The model the Draw page should use.
-
-    Returns:
-        ``(model, label, problem)``: falls back to the bundled default (with
-        ``problem`` saying why) when the chosen model is gone or broken;
-        ``model`` is None only if even the default cannot be loaded.
-    """
-    from core.inference import ModelLoadError
-
-    data = session()
-    problem = None
-    if data.active.startswith("run:"):
-        run = run_by_number(int(data.active[4:]))
-        if run is not None:
-            return run.result.model, run.label, None
-        problem = "That training run is no longer available."
-    elif data.active.startswith("saved:"):
-        name = data.active[6:]
-        try:
-            return load_file_model(MODELS_DIR / f"{name}.keras"), f"Saved model “{name}”", None
-        except ModelLoadError as exc:
-            problem = f"Could not use saved model “{name}”: {exc}"
-    try:
-        model = load_file_model(DEFAULT_PATH)
-    except ModelLoadError as exc:
-        return None, "none", f"{problem + ' ' if problem else ''}The bundled model cannot be loaded either: {exc}"
-    if problem:
-        data.active = "default"
-        problem += " Using the bundled default model instead."
-    return model, "Bundled default model", problem
 
 
 def session_alive_check() -> Callable[[], bool] | None:
@@ -244,21 +90,6 @@ def session_alive_check() -> Callable[[], bool] | None:
         return time.monotonic() - gone_since[0] < DISCONNECT_GRACE_SECONDS
 
     return alive
-
-
-def show_pixels(image, caption, *, where=None, **kwargs) -> None:
-    """``st.image`` for images whose exact pixels matter (previews, MNIST digits).
-
-    Streamlit sends an image without an alpha channel as JPEG; its artefacts would
-    blur the very pixels a preview is there to show, so these go as lossless PNG.
-
-    Args:
-        image: What ``st.image`` accepts (an array, or a list of arrays).
-        caption: Caption (or one per image).
-        where: The container to draw in (a column, say); default the page.
-        **kwargs: More ``st.image`` arguments (``width``, …).
-    """
-    (where or st).image(image, caption=caption, output_format="PNG", **kwargs)
 
 
 #: Title of the canvas component's own "send the drawing now" toolbar button.
@@ -331,11 +162,3 @@ CANVAS_SCRIPT = """<script>
   window.addEventListener("touchend", ended, {passive: true});
 })();
 </script>""" % {"send": SEND_BUTTON_TITLE}
-
-
-def show_notice() -> None:
-    """Show and clear a one-off notice left by a previous action."""
-    data = session()
-    if data.notice:
-        st.success(data.notice)
-        data.notice = None
