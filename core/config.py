@@ -164,3 +164,8 @@ class TrainConfig:
                 detail = str(exc) if str(exc) else f"{raw!r} is not a valid value"
                 problems.append(f"Ignored {f.name}={raw!r}: {detail}")
         return config, problems
+
+
+#: What the Train page starts from (a workshop's first run): a convnet that trains in about half a minute.
+APP_DEFAULTS = TrainConfig(arch="cnn", epochs=3, batch_size=128, dropout=0.3, learning_rate=1e-3,
+                           augment=False, seed=0, train_size=20000)

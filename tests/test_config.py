@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from core.config import ARCHS, MNIST_TRAIN_IMAGES, SCHEDULES, TrainConfig
+from core.config import APP_DEFAULTS, ARCHS, MNIST_TRAIN_IMAGES, SCHEDULES, TrainConfig
 
 # --- TrainConfig ----------------------------------------------------------------------
 
@@ -174,3 +174,10 @@ def test_train_images():
 def test_architecture_names_agree_with_the_models():
     model = pytest.importorskip("core.model")
     assert tuple(model.ARCHITECTURES) == ARCHS
+
+
+def test_app_defaults_are_the_train_pages_first_run():
+    assert APP_DEFAULTS.validate() is APP_DEFAULTS
+    assert (APP_DEFAULTS.arch, APP_DEFAULTS.epochs, APP_DEFAULTS.batch_size, APP_DEFAULTS.train_size) == (
+        "cnn", 3, 128, 20000)
+    assert APP_DEFAULTS.train_images == 20000
