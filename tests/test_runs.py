@@ -51,7 +51,8 @@ def test_importing_runs_loads_no_tensorflow():
 
 def test_label_names_number_architecture_and_accuracy():
     assert Run(2, result(TrainConfig(arch="cnn")), "done").label == "Run 2 · CNN · 98.8%"
-    assert Run(1, result(TrainConfig(arch="mlp"), test_accuracy=0.5), "stopped").label == "Run 1 · MLP · 50.0% (stopped)"
+    stopped = Run(1, result(TrainConfig(arch="mlp"), test_accuracy=0.5), "stopped")
+    assert stopped.label == "Run 1 · MLP · 50.0% (stopped)"
 
 
 def test_keras_bytes_exports_once_and_keeps_the_bytes():
