@@ -10,7 +10,7 @@ Used by ``tests/test_e2e_browser.py`` and ``bench/workshop.py``:
   Draw page's canvas, its toolbar and the prediction element, with helpers to
   draw strokes with the mouse and wait *in the page* for each stroke's result.
 * :func:`digit_polylines`, :func:`random_digit_strokes`: realistic strokes
-  from ``bench.handwriting`` placed on the 280×280 canvas.
+  from ``support.handwriting`` placed on the 280×280 canvas.
 
 Everything here waits on conditions (with timeouts), never on fixed sleeps.
 """
@@ -201,8 +201,8 @@ class AppServer:
 
 def digit_polylines(digit: int, rng: np.random.Generator, x0: float, y0: float,
                     height: float) -> list[np.ndarray]:
-    """Realistic strokes of ``digit`` (bench.handwriting), placed on the canvas."""
-    from bench.handwriting import digit_strokes, place_strokes
+    """Realistic strokes of ``digit`` (support.handwriting), placed on the canvas."""
+    from support.handwriting import digit_strokes, place_strokes
 
     return place_strokes(digit_strokes(digit, rng), x0, y0, height)
 
@@ -224,7 +224,7 @@ def random_digit_strokes(digit: int, rng: np.random.Generator, canvas: float = 2
                          min_height: float = 60.0, max_height: float = 240.0,
                          margin: float = 14.0) -> list[np.ndarray]:
     """Strokes of ``digit`` at a random size and position inside the canvas."""
-    from bench.handwriting import digit_strokes, place_strokes
+    from support.handwriting import digit_strokes, place_strokes
 
     strokes = digit_strokes(digit, rng)
     pts = np.vstack(strokes)
