@@ -1,1 +1,1 @@
-"""Benchmark helpers for Digit Studio (synthetic handwriting, accuracy checks)."""
+"""Benchmarks for Digit Studio, run as ``python -m bench.NAME`` (the tooling they share with the tests is in support/)."""

@@ -30,15 +30,8 @@ import time
 
 import numpy as np
 
-from tests.e2e_support import (
-    ARM_JS,
-    WAIT_JS,
-    AppServer,
-    DrawPage,
-    launch_chromium,
-    mouse_ops,
-    random_digit_strokes,
-)
+from support.browser import AppServer, DrawPage, launch_chromium, mouse_ops
+from support.handwriting import random_digit_strokes
 
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 
@@ -79,21 +72,15 @@ def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout:
     Each entry also has ``latency``: seconds from the mouse-up to the result on screen.
     """
     meter = PageMeter(draw.page)
-    mouse = draw.page.mouse
     costs = []
     for _ in range(digits):
         digit = int(rng.integers(10))
         for ops in mouse_ops(random_digit_strokes(digit, rng), draw.box(), 6.0):
-            draw.page.evaluate(ARM_JS)
-            for op in ops[:-1]:
-                if op[0] == "move":
-                    mouse.move(op[1], op[2], steps=op[3])
-                else:
-                    mouse.down()
+            draw.arm()
+            draw.play(ops[:-1])  # all but the mouse-up: the cost counted starts there
             before = meter.read()
-            mouse.up()
-            released = time.time()
-            result = draw.page.evaluate(WAIT_JS, timeout * 1000)
+            released = draw.play(ops[-1:])
+            result = draw.wait_result(timeout)
             if result["settled"] is None or result["first"] is None:
                 raise RuntimeError("a stroke got no result in time")
             cost = PageMeter.delta(before, meter.read())

@@ -3,7 +3,7 @@
 Two sources of digits, each drawn onto a 280×280 canvas at a random size
 (40-250 px tall) and position:
 
-* ``strokes``: synthetic mouse-drawn handwriting (:mod:`bench.handwriting`),
+* ``strokes``: synthetic mouse-drawn handwriting (:mod:`support.handwriting`),
   a different source from MNIST, with random brush widths;
 * ``mnist-test``: real MNIST test digits, enlarged and pasted, so only the
   placement and scale differ from what the model was trained on;
@@ -30,8 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 from PIL import Image
 
-from bench.handwriting import random_canvas_digit
 from core.preprocess import canvas_to_mnist, naive_resize
+from support.handwriting import random_canvas_digit
 
 CANVAS = 280
 

@@ -1,6 +1,6 @@
 """Canvas-to-probabilities latency: the Draw page's hot path, against ``model.predict``.
 
-Measures, on 280×280 canvases drawn by :mod:`bench.handwriting`, with the
+Measures, on 280×280 canvases drawn by :mod:`support.handwriting`, with the
 bundled model:
 
 * ``canvas_to_mnist`` alone,
@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from bench.handwriting import random_canvas_digit
     from core.inference import load_model, predict_proba
     from core.preprocess import canvas_to_mnist
+    from support.handwriting import random_canvas_digit
 
     started = time.perf_counter()
     model = load_model(args.model)

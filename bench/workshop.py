@@ -1,11 +1,11 @@
 """Workshop load test: many people drawing while a few train, against one app server.
 
-Starts the app on a free 127.0.0.1 port (``tests/e2e_support.AppServer``) with
+Starts the app on a free 127.0.0.1 port (``support.browser.AppServer``) with
 MNIST_DIR set, then drives it from headless Chromium (Debian's, via
 Playwright's async API; several pages per browser):
 
 * ``--sessions`` drawing sessions open /draw and, until ``--duration`` is up,
-  draw random digits (``bench.handwriting`` strokes at random sizes and
+  draw random digits (``support.handwriting`` strokes at random sizes and
   positions, one stroke at a time, waiting for the page to react to each
   like a person would), read the prediction, reset the canvas, pause briefly
   (``--think``) and start again;
@@ -45,15 +45,15 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.e2e_support import (
+from support.browser import (
     ARTIFACTS,
+    ERROR_ELEMENTS,
     AppServer,
     AsyncDrawPage,
-    CHROMIUM_ARGS,
-    ERROR_ELEMENTS,
     find_chromium,
-    random_digit_strokes,
+    launch_chromium,
 )
+from support.handwriting import random_digit_strokes
 
 QUEUE_TEXT = "Waiting for a free trainer"
 TRAIN_BUTTON = "🚀 Train"
@@ -504,8 +504,7 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
     n_browsers = max(1, min(args.browsers, total))
     info: dict = {}
     async with async_playwright() as p:
-        browsers = [await p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-                    for _ in range(n_browsers)]
+        browsers = [await launch_chromium(p, chromium) for _ in range(n_browsers)]
         try:
             # Chromium's processes are children of the Playwright driver: find them by parent.
             browser_monitor_pids.extend(_browser_root_pids({server.pid}))

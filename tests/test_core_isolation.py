@@ -1,5 +1,8 @@
 """core/ is plain Python: no streamlit anywhere, and the light modules stay light.
 
+Also: the app never imports the test/benchmark tooling (support/, bench/), and
+nothing but the tests imports from tests/.
+
 The Draw page calls core.preprocess on every stroke and the data loader is
 used by command-line tools, so importing them must not pull in TensorFlow
 (seconds of start-up, hundreds of MB) or streamlit.
@@ -80,3 +83,15 @@ def test_config_does_not_import_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.parametrize("folder", ["bench", "support"])
+def test_only_tests_import_from_tests(folder: str) -> None:
+    files = sorted((ROOT / folder).rglob("*.py"))
+    assert files
+    assert [str(p.relative_to(ROOT)) for p in files if "tests" in _imported_modules(p)] == []
+
+
+def test_the_app_never_imports_support() -> None:
+    files = [ROOT / "app.py", *sorted((ROOT / "core").rglob("*.py")), *sorted((ROOT / "pages").rglob("*.py"))]
+    assert [str(p.relative_to(ROOT)) for p in files if {"support", "bench"} & _imported_modules(p)] == []

@@ -20,17 +20,16 @@ import numpy as np
 import pytest
 
 from pages.internals import SEND_BUTTON_TITLE
-from tests.e2e_support import (
+from support.browser import (
     ARTIFACTS,
     EMPTY_PROMPT_TEXT,
     AppServer,
     DrawPage,
-    digit_polylines,
     find_chromium,
-    fit_polylines,
     launch_chromium,
     save_artifacts,
 )
+from support.handwriting import digit_polylines, fit_polylines
 
 pytestmark = pytest.mark.e2e
 
@@ -193,7 +192,7 @@ def test_draw_digits_and_reset(app_server, page):
 def test_undo_and_redo(app_server, page):
     """Undo of the only stroke empties the canvas (prompt back); redo brings the prediction back.
 
-    A 0 from bench.handwriting is always a single stroke.
+    A 0 from support.handwriting is always a single stroke.
     """
     draw = DrawPage(page, app_server.base_url)
     with step(page, "undo-open", app_server):

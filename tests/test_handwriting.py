@@ -1,11 +1,11 @@
-"""Tests for the synthetic handwriting generator (bench.handwriting)."""
+"""Tests for the synthetic handwriting generator (support.handwriting)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bench.handwriting import (
+from support.handwriting import (
     POINT_SPACING,
     digit_strokes,
     place_strokes,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.handwriting import digit_strokes, place_strokes, render_strokes
 from core.preprocess import BOX, FIELD, canvas_to_mnist, extract_ink, naive_resize, normalize, pixel_preview
+from support.handwriting import digit_strokes, place_strokes, render_strokes
 
 CANVAS = 280
 
