@@ -54,6 +54,7 @@ from support.browser import (
     launch_chromium,
 )
 from support.handwriting import random_digit_strokes
+from support import ROOT
 
 QUEUE_TEXT = "Waiting for a free trainer"
 TRAIN_BUTTON = "🚀 Train"
@@ -785,7 +786,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peek-every", type=float, default=15.0)
     parser.add_argument("--no-repeat-training", dest="repeat_training", action="store_false",
                         help="train once per trainer session (default: press Train again when a run finishes)")
-    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "/work/shared/mnist")
+    parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or str(ROOT.parent / "shared" / "mnist"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--screenshots", action="store_true", help="save a few screenshots to test-artifacts/")
     parser.add_argument("--no-tap", dest="tap", action="store_false",
