@@ -10,6 +10,7 @@ from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
+from core.text import plain
 from pages.common import CANVAS_SCRIPT, use_app_navigation, active_model, session, show_pixels
 
 use_app_navigation()
@@ -76,8 +77,9 @@ with left:
             st.info("Upload a photo of a single digit written on paper (dark on light or light on dark).")
         else:
             try:
-                rgba = decode_upload(upload.getvalue(), upload.name)
-                st.image(rgba, caption=upload.name, width=CANVAS_SIZE)
+                name = plain(upload.name)  # messages and captions are Markdown: the name must show as typed
+                rgba = decode_upload(upload.getvalue(), name)
+                st.image(rgba, caption=name, width=CANVAS_SIZE)
             except BadImageError as exc:
                 st.error(str(exc))
 
