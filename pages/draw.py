@@ -8,6 +8,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
+from core.novelty import digit_doubt
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
 from core.text import plain
@@ -107,15 +108,17 @@ def confidence_bars(probs: np.ndarray, highlight: bool = True) -> str:
     return "<div aria-label='confidence for each digit'>" + "".join(rows) + "</div>"
 
 
-def show_prediction(probs: np.ndarray) -> None:
-    """The big answer, the unsure message, and the bars."""
+def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
+    """The big answer, the unsure (or not-a-digit) message, and the bars."""
     order = np.argsort(-probs)
     top, second = int(order[0]), int(order[1])
     st.markdown(
         f"<div data-testid='prediction' style='font-size:6rem;font-weight:800;line-height:1'>{top}</div>",
         unsafe_allow_html=True,
     )
-    if probs[top] < UNSURE_BELOW:
+    if doubt:
+        st.warning(f"{doubt} The model still has to name a digit: **{top}** ({probs[top]:.0%}).")
+    elif probs[top] < UNSURE_BELOW:
         st.warning(f"Not sure — it looks most like a **{top}** ({probs[top]:.0%}), "
                    f"but it could be a **{second}** ({probs[second]:.0%}).")
     else:
@@ -159,7 +162,7 @@ with right:
                         "What the model will receive: 28×28, centred like MNIST")
     else:
         probs = predict_proba(model, result.image)[0]
-        show_prediction(probs)
+        show_prediction(probs, digit_doubt(result.image, probs))
         show_pixels(pixel_preview(result.image, 8), "What the model receives: 28×28, centred like MNIST")
         st.caption(f"Model: {model_label}")
 
