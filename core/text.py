@@ -10,13 +10,16 @@ value so it shows literally, on one line, cut to a readable length.
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
 
 __all__ = ["ELLIPSIS", "plain"]
 
 ELLIPSIS = "…"
-_PUNCTUATION = frozenset(string.punctuation)  # CommonMark lets a backslash escape any of these
+# Every ASCII character that can start or end Markdown, GFM or Streamlit syntax: emphasis, code,
+# links and images, headings, lists, quotes, tables, strikethrough, HTML and entities, maths,
+# autolinks (``www.``, ``http://``, ``a@b.c``) and directives. A backslash makes each literal
+# (CommonMark escapes any ASCII punctuation); quotes, ``=``, ``,`` and the like need nothing.
+_SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&@")
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # reorder the text shown
 _SPACE = re.compile(r"\s+")
 _ZERO_WIDTH_SPACE = "\u200b"
@@ -31,14 +34,14 @@ def _escape(char: str) -> str:
     if char == ":":
         # Escaped, and kept from the next word, so no ":emoji:", ":material/icon:" or ":red[...]" forms.
         return "\\:" + _ZERO_WIDTH_SPACE
-    return "\\" + char if char in _PUNCTUATION else char
+    return "\\" + char if char in _SPECIAL else char
 
 
 def plain(value: object, limit: int = 60) -> str:
     """``value`` as text that Streamlit's Markdown shows literally, on one line, at most ``limit`` characters.
 
-    Every ASCII punctuation character is backslash-escaped, so no link, image,
-    emphasis, heading, list, code, maths, HTML tag or entity is formed; runs of
+    Every character that could form Markdown is backslash-escaped, so no link,
+    image, emphasis, heading, list, code, maths, HTML tag or entity is formed; runs of
     whitespace (newlines included) become one space, control and bidi-override
     characters are dropped, and a value longer than ``limit`` is cut with an
     ellipsis. For Markdown contexts only: HTML contexts need ``html.escape``.

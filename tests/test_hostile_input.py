@@ -220,6 +220,8 @@ HOSTILE_VALUES = [
     ":red[coloured] :material/delete: :smile: $x^2$ &amp; &#60;",
     "https://evil.example www.evil.example mail@evil.example",
     "a\u202eevil\x00\x1b[31m",
+    "'quoted' \"twice\" = 50%, ok; ^sup^ ==mark== a/b?",
+    "=====\n-----\n***",
 ]
 
 
@@ -236,6 +238,11 @@ def test_plain_renders_as_the_literal_text(value: str) -> None:
     assert re.fullmatch(r"<p>[^<]*</p>\n", rendered) or rendered == "", rendered  # one paragraph, no tags
     expected = " ".join(value.replace("\u202e", " ").replace("\x00", " ").replace("\x1b", " ").split())
     assert html.unescape(rendered[3:-5]).replace("\u200b", "") == expected
+
+
+def test_plain_leaves_harmless_characters_alone() -> None:
+    """A settings warning stays readable in its source (and in tests): quotes and = need no escape."""
+    assert "epochs='999'" in plain("Ignored epochs='999': Epochs must be between 1 and 30.", limit=200)
 
 
 def test_plain_breaks_streamlit_s_own_markdown_forms() -> None:
