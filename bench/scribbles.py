@@ -54,7 +54,8 @@ def _grid(rng: np.random.Generator) -> tuple[np.ndarray, Background]:
     count = int(rng.integers(3, 9))
     step = (CANVAS - 20) / count
     ticks = [10 + k * step for k in range(count + 1)]
-    lines = [np.array([[t, 10], [t, CANVAS - 10]]) for t in ticks] + [np.array([[10, t], [CANVAS - 10, t]]) for t in ticks]
+    lines = [np.array([[t, 10], [t, CANVAS - 10]]) for t in ticks]
+    lines += [np.array([[10, t], [CANVAS - 10, t]]) for t in ticks]
     return render_strokes(lines, width=float(rng.uniform(4, 15))), "dark"
 
 

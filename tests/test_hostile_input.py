@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import re
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import numpy as np
 import pytest
@@ -30,6 +31,7 @@ from bench.hostile_files import (
     measurable,
     png_bytes,
 )
+from core.config import TrainConfig
 from core.images import MIN_SIDE, WORK_SIZE, BadImageError, decode_upload
 from core.text import ELLIPSIS, plain
 
@@ -196,9 +198,24 @@ def test_noise_is_not_called_a_confident_digit(draw_page: AppTest) -> None:
     assert any("data-testid='prediction'" in m.value for m in at.markdown)
 
 
+@pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="the Train page needs MNIST (set MNIST_DIR)")
+@pytest.mark.parametrize("raw, shown", [("60000", 50000), ("50000", 50000), ("12345", 12345)])
+def test_a_link_s_training_subset_is_what_the_slider_shows_and_the_run_uses(raw: str, shown: int) -> None:
+    """train_size=60000 once showed 60,000 but trained on the 50,000 left after validation."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["train_size"] = raw
+    at.switch_page("pages/train.py").run()
+    assert not at.exception and not at.warning
+    assert at.select_slider(key="cfg_train_size").value == shown
+    # The share link holds the settings a press of Train would run (current_config).
+    link = next(c.value for c in at.code if "train_size=" in c.value)
+    query = {k: v[0] for k, v in parse_qs(link.split("?", 1)[1]).items()}
+    assert TrainConfig.from_strings(query)[0].train_images == shown
+
+
 def test_failures_never_show_server_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
-    assert config["client"]["showErrorDetails"] in ("type", "none")
+    config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
+    assert re.search(r'^showErrorDetails = "(type|none)"$', config, re.MULTILINE)
     script = tmp_path / "fails.py"
     script.write_text("raise FileNotFoundError('/srv/digit-studio/models/secret.keras')\n")
     monkeypatch.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
