@@ -43,7 +43,7 @@ def _files(repeat: int, light: bool) -> None:
             worst_mb, worst_cpu = max(worst_mb, peak), max(worst_cpu, cpu)
         if outcome.startswith("accepted") != item.accepted or outcome.startswith("crashed"):
             wrong.append(item.name)
-        size = f"{len(data) / 2**20:.2f} MB" if len(data) >= 10_000 else f"{len(data)} B"
+        size = f"{len(data) / 2**20:.1f} MB" if len(data) >= 2**20 else f"{len(data) / 1024:.1f} kB"
         text = outcome if len(outcome) <= 90 else outcome[:89] + "…"
         print(f"{item.name:38s} {size:>9s} {peak:8.1f} {wall:7.2f} {cpu:6.2f}  {text}")
     print(f"worst_accepted_peak_mb={worst_mb:.1f} worst_accepted_cpu_s={worst_cpu:.2f} "

@@ -23,6 +23,7 @@ _SPECIAL = frozenset("\\`*_{}[]()#+-.!|~<>$:&@")
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")  # reorder the text shown
 _SPACE = re.compile(r"\s+")
 _ZERO_WIDTH_SPACE = "\u200b"
+_WWW = re.compile(r"(www)(?=\\\.)", re.IGNORECASE)
 
 
 def _visible(char: str) -> str:
@@ -31,9 +32,10 @@ def _visible(char: str) -> str:
 
 
 def _escape(char: str) -> str:
-    if char == ":":
-        # Escaped, and kept from the next word, so no ":emoji:", ":material/icon:" or ":red[...]" forms.
-        return "\\:" + _ZERO_WIDTH_SPACE
+    if char in ":@":
+        # Escaped, and kept from the next word: Streamlit finds ":emoji:", ":material/icon:", "http://"
+        # and "a@b.c" in the text after escapes are resolved, and a zero-width space is what stops it.
+        return "\\" + char + _ZERO_WIDTH_SPACE
     return "\\" + char if char in _SPECIAL else char
 
 
@@ -41,10 +43,13 @@ def plain(value: object, limit: int = 60) -> str:
     """``value`` as text that Streamlit's Markdown shows literally, on one line, at most ``limit`` characters.
 
     Every character that could form Markdown is backslash-escaped, so no link,
-    image, emphasis, heading, list, code, maths, HTML tag or entity is formed; runs of
-    whitespace (newlines included) become one space, control and bidi-override
-    characters are dropped, and a value longer than ``limit`` is cut with an
-    ellipsis. For Markdown contexts only: HTML contexts need ``html.escape``.
+    image, emphasis, heading, list, code, maths, HTML tag or entity is formed;
+    an invisible zero-width space follows each ``:``, ``@`` and ``www`` so that
+    Streamlit's later passes find no emoji, icon, coloured text or bare link.
+    Runs of whitespace (newlines included) become one space, control and
+    bidi-override characters are dropped, and a value longer than ``limit`` is
+    cut with an ellipsis. For Markdown contexts only (messages, captions,
+    labels): HTML contexts need ``html.escape``.
 
     Args:
         value: Anything; it is shown as ``str(value)``.
@@ -58,4 +63,5 @@ def plain(value: object, limit: int = 60) -> str:
     text = _SPACE.sub(" ", "".join(_visible(c) for c in head)).strip()
     if len(text) > limit or len(head) < len(raw):
         text = text[:max(0, limit - 1)].rstrip() + ELLIPSIS
-    return "".join(_escape(c) for c in text)
+    # "www." is linked the same way; "." is escaped to "\\." by then.
+    return _WWW.sub("\\1" + _ZERO_WIDTH_SPACE, "".join(_escape(c) for c in text))
