@@ -31,7 +31,9 @@ def _visible(char: str) -> str:
     return " " if char in _BIDI or unicodedata.category(char) == "Cc" else char
 
 
-def _escape(char: str) -> str:
+def _escape(char: str, before: str, after: str) -> str:
+    if char == "_" and before.isalnum() and after.isalnum():
+        return char  # inside a word (batch_size) an underscore never starts or ends emphasis
     if char in ":@":
         # Escaped, and kept from the next word: Streamlit finds ":emoji:", ":material/icon:", "http://"
         # and "a@b.c" in the text after escapes are resolved, and a zero-width space is what stops it.
@@ -64,4 +66,6 @@ def plain(value: object, limit: int = 60) -> str:
     if len(text) > limit or len(head) < len(raw):
         text = text[:max(0, limit - 1)].rstrip() + ELLIPSIS
     # "www." is linked the same way; "." is escaped to "\\." by then.
-    return _WWW.sub("\\1" + _ZERO_WIDTH_SPACE, "".join(_escape(c) for c in text))
+    padded = f" {text} "
+    escaped = "".join(_escape(c, padded[i], padded[i + 2]) for i, c in enumerate(text))
+    return _WWW.sub("\\1" + _ZERO_WIDTH_SPACE, escaped)

@@ -239,6 +239,7 @@ HOSTILE_VALUES = [
     "a\u202eevil\x00\x1b[31m",
     "'quoted' \"twice\" = 50%, ok; ^sup^ ==mark== a/b?",
     "=====\n-----\n***",
+    "snake_case_name _em_ __strong__ a_b_ _c",
 ]
 
 
@@ -260,6 +261,8 @@ def test_plain_renders_as_the_literal_text(value: str) -> None:
 def test_plain_leaves_harmless_characters_alone() -> None:
     """A settings warning stays readable in its source (and in tests): quotes and = need no escape."""
     assert "epochs='999'" in plain("Ignored epochs='999': Epochs must be between 1 and 30.", limit=200)
+    assert "batch_size='abc'" in plain("Ignored batch_size='abc': Batch size must be a whole number.", limit=200)
+    assert plain("_a_ b__c __d snake_case") == "\\_a\\_ b\\_\\_c \\_\\_d snake_case"
 
 
 def test_plain_breaks_streamlit_s_own_markdown_forms() -> None:
