@@ -10,8 +10,9 @@ few kilobytes of PNG can hold tens of megapixels. A JPEG is decoded at 1/2 to
 1/8 of its size by libjpeg itself; a PNG is decoded whole in its own mode (1
 to 4 bytes a pixel), then averaged down a strip of rows at a time, so no
 full-size copy in a wider mode (RGBA, 32-bit, float) is ever made. The limits
-below keep any accepted file under about 110 MB of extra memory and 0.6 s of
-one core (``python -m bench.hostile`` measures them). Everything comes out as
+below keep any accepted file under about 95 MB of extra memory and 0.6 s of
+one core (``python -m bench.hostile`` measures them), and at most
+``DECODES_AT_ONCE`` uploads are decoded at a time. Everything comes out as
 RGBA, at most ``WORK_SIZE`` pixels on the longer side.
 """
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -40,6 +42,8 @@ MAX_JPEG_BUFFER = 96 * 2**20
 MAX_PROGRESSIVE_BYTES = 12 * 1024 * 1024
 WORK_SIZE = 560  #: images are shrunk to fit this many pixels on the longer side
 MIN_SIDE = 8  #: the shorter side must keep this many pixels once the longer one fits WORK_SIZE
+#: Uploads decoded at the same time in this process; more wait (each takes well under a second).
+DECODES_AT_ONCE = 2
 STRIP_PIXELS = 1 << 20  #: pixels widened at a time (1-bit to grey, palette to RGBA...) while shrinking
 #: Text a PNG may carry (Pillow keeps it all; its default is 64 MB from a few kB of zTXt). Digit
 #: Studio reads none, and Pillow is used for nothing else that reads PNG text, so the limit is global.
@@ -54,6 +58,7 @@ _STRAIGHT = {"La": "LA", "RGBa": "RGBA"}
 _SIGNATURES = ((b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"BM", "a BMP image"),
                (b"GIF8", "a GIF image"), (b"%!PS", "a PostScript (EPS) file"), (b"\xc5\xd0\xd3\xc6", "an EPS file"),
                (b"%PDF", "a PDF document"), (b"\x00\x00\x00\x0cjP", "a JPEG 2000 image"))
+_DECODING = threading.BoundedSemaphore(DECODES_AT_ONCE)
 _ORIENTATION = 0x0112  # EXIF tag: how the camera was held
 _TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
               5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
@@ -230,14 +235,15 @@ def decode_upload(data: bytes, name: str = "the file") -> np.ndarray:
         raise BadImageError(f"{name} is larger than {MAX_BYTES // 2**20} MB, the limit for an upload.")
     image = _open(data, name)
     _check_size(image, data, name)
-    try:
-        image.load()
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise _damaged(name, exc) from None
-    orientation = _orientation(image)
-    # Keep twice WORK_SIZE for the final anti-aliased resize, as Image.thumbnail does.
-    image = _reduce(image, max(1, max(image.size) // (2 * WORK_SIZE)))
-    image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS)
+    with _DECODING:  # a room uploading at once waits its turn instead of adding up
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise _damaged(name, exc) from None
+        orientation = _orientation(image)
+        # Keep twice WORK_SIZE for the final anti-aliased resize, as Image.thumbnail does.
+        image = _reduce(image, max(1, max(image.size) // (2 * WORK_SIZE)))
+        image.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.LANCZOS)
     if image.mode in ("I", "F"):
         image = _stretch_to_grey(image)
     if orientation in _TRANSPOSE:

@@ -15,6 +15,8 @@ import html
 import io
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -148,6 +150,35 @@ def test_forged_jpeg_headers_are_refused_by_their_cost() -> None:
 def test_a_progressive_photo_is_decoded() -> None:
     out = decode_upload(_encode(Image.new("RGB", (1600, 1200), "white"), "JPEG", progressive=True))
     assert out.shape == (420, WORK_SIZE, 4) and out[..., :3].min() > 240
+
+
+def test_at_most_two_uploads_are_decoded_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.images as images
+
+    inside, peak, lock, two_in = 0, 0, threading.Lock(), threading.Event()
+    real_reduce = images._reduce
+
+    def counted_reduce(image: Image.Image, factor: int) -> Image.Image:
+        nonlocal inside, peak
+        with lock:
+            inside += 1
+            peak = max(peak, inside)
+            if inside == 2:
+                two_in.set()
+        two_in.wait(timeout=5)  # hold the first decode until a second one is in (or never comes)
+        time.sleep(0.2)  # and each one a little, so that any decode let through meanwhile would be counted
+        with lock:
+            inside -= 1
+        return real_reduce(image, factor)
+
+    monkeypatch.setattr(images, "_reduce", counted_reduce)
+    data = png_bytes(1200, 900)
+    threads = [threading.Thread(target=decode_upload, args=(data,)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert peak == images.DECODES_AT_ONCE == 2
 
 
 # --- the Draw page ------------------------------------------------------------------------------------
