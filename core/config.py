@@ -84,19 +84,34 @@ class TrainConfig:
         left = MNIST_TRAIN_IMAGES - self.val_size
         return left if self.train_size is None else min(self.train_size, left)
 
+    def problem(self, name: str) -> str | None:
+        """What is wrong with one field, as a sentence without its value; ``None`` when it is valid.
+
+        Args:
+            name: A field name.
+
+        Returns:
+            For example ``"Seed must be between 0 and 2,147,483,647"``, or ``None``.
+        """
+        value = getattr(self, name)
+        if name == "arch":
+            return None if value in ARCHS else f"Architecture must be one of {', '.join(ARCHS)}"
+        if name == "schedule":
+            return None if value in SCHEDULES else f"Schedule must be {' or '.join(SCHEDULES)}"
+        if name not in self.LIMITS or (value is None and name == "train_size"):
+            return None
+        low, high = self.LIMITS[name]
+        numeric = (int, float) if name in _FLOAT_FIELDS else (int,)
+        if isinstance(value, bool) or not isinstance(value, numeric) or not low <= value <= high:
+            return f"{name.replace('_', ' ').capitalize()} must be between {_readable(low)} and {_readable(high)}"
+        return None
+
     def validate(self) -> TrainConfig:
         """Check every field; return ``self`` or raise ``ValueError`` naming the bad one."""
-        if self.arch not in ARCHS:
-            raise ValueError(f"Architecture must be one of {', '.join(ARCHS)}; got {self.arch!r}.")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"Schedule must be {' or '.join(SCHEDULES)}; got {self.schedule!r}.")
-        for name, (low, high) in self.LIMITS.items():
-            value = getattr(self, name)
-            if value is None and name == "train_size":
-                continue
-            numeric = (int, float) if name in _FLOAT_FIELDS else (int,)
-            if isinstance(value, bool) or not isinstance(value, numeric) or not low <= value <= high:
-                raise ValueError(f"{name.replace('_', ' ').capitalize()} must be between {low:g} and {high:g}; got {value!r}.")
+        for name in ("arch", "schedule", *self.LIMITS):
+            problem = self.problem(name)
+            if problem:
+                raise ValueError(f"{problem}; got {_cut(repr(getattr(self, name)))}.")
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,7 +152,10 @@ class TrainConfig:
             base: Defaults for anything missing or invalid (``TrainConfig()``).
 
         Returns:
-            ``(config, problems)``: a valid config and a message per rejected value.
+            ``(config, problems)``: a valid config and a message per rejected value,
+            naming the field and the value once (cut to 40 characters) and saying
+            what was expected. The messages are plain text: escape them (e.g.
+            ``core.text.plain``) before showing them as Markdown.
         """
         config = base or cls()
         problems: list[str] = []
@@ -145,28 +163,54 @@ class TrainConfig:
             if f.name not in params:
                 continue
             raw = str(params[f.name]).strip()
-            current = getattr(config, f.name)
             try:
-                if f.name == "augment":
-                    if raw.lower() not in _TRUE + _FALSE:
-                        raise ValueError
-                    value: Any = raw.lower() in _TRUE
-                elif f.name in ("arch", "schedule"):
-                    value = raw.lower()
-                elif f.name == "train_size" and raw.lower() in ("", "all", "none"):
-                    value = None
-                elif isinstance(current, float) or f.name in _FLOAT_FIELDS:
-                    value = float(raw)
-                    if not math.isfinite(value):
-                        raise ValueError
-                else:
-                    value = int(raw)
-                replace(config, **{f.name: value}).validate()
-                config = replace(config, **{f.name: value})
-            except (ValueError, TypeError) as exc:
-                detail = str(exc) if str(exc) else f"{raw!r} is not a valid value"
-                problems.append(f"Ignored {f.name}={raw!r}: {detail}")
+                value = _parse(f.name, raw, getattr(config, f.name))
+            except ValueError as exc:
+                problem: str | None = str(exc)
+            else:
+                candidate = replace(config, **{f.name: value})
+                problem = candidate.problem(f.name)
+                if problem is None:
+                    config = candidate
+            if problem:
+                # The value once, cut short: a link may carry 10,000 characters.
+                problems.append(f"Ignored {f.name}={_cut(raw)!r}: {problem}.")
         return config, problems
+
+
+def _parse(name: str, raw: str, current: Any) -> Any:
+    """One field's value from its text; ``ValueError`` says what kind of value was expected."""
+    lowered = raw.lower()
+    if name == "augment":
+        if lowered not in _TRUE + _FALSE:
+            raise ValueError("Augment must be true or false")
+        return lowered in _TRUE
+    if name in ("arch", "schedule"):
+        return lowered
+    if name == "train_size" and lowered in ("", "all", "none"):
+        return None
+    if isinstance(current, float) or name in _FLOAT_FIELDS:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            raise ValueError(f"{name.replace('_', ' ').capitalize()} must be a number")
+        return value
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name.replace('_', ' ').capitalize()} must be a whole number") from None
+
+
+def _readable(limit: float) -> str:
+    """A limit as people read it: 2,147,483,647 rather than 2.14748e+09, and 0.0001 as written."""
+    return f"{limit:,.0f}" if float(limit).is_integer() else f"{limit:g}"
+
+
+def _cut(text: str, limit: int = 40) -> str:
+    """``text``, or its first ``limit - 1`` characters and an ellipsis."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 #: What the Train page starts from (a workshop's first run): a convnet that trains in about half a minute.

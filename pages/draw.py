@@ -8,8 +8,10 @@ from streamlit_drawable_canvas import st_canvas
 
 from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
+from core.novelty import digit_doubt
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
+from core.text import plain
 from pages.internals import canvas_script, use_app_navigation
 from pages.model_cache import active_model
 from pages.state import session
@@ -79,8 +81,9 @@ with left:
             st.info("Upload a photo of a single digit written on paper (dark on light or light on dark).")
         else:
             try:
-                rgba = decode_upload(upload.getvalue(), upload.name)
-                st.image(rgba, caption=upload.name, width=CANVAS_SIZE)
+                name = plain(upload.name)  # messages and captions are Markdown: the name must show as typed
+                rgba = decode_upload(upload.getvalue(), name)
+                st.image(rgba, caption=name, width=CANVAS_SIZE)
             except BadImageError as exc:
                 st.error(str(exc))
 
@@ -108,15 +111,17 @@ def confidence_bars(probs: np.ndarray, highlight: bool = True) -> str:
     return "<div aria-label='confidence for each digit'>" + "".join(rows) + "</div>"
 
 
-def show_prediction(probs: np.ndarray) -> None:
-    """The big answer, the unsure message, and the bars."""
+def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
+    """The big answer, the unsure (or not-a-digit) message, and the bars."""
     order = np.argsort(-probs)
     top, second = int(order[0]), int(order[1])
     st.markdown(
         f"<div data-testid='prediction' style='font-size:6rem;font-weight:800;line-height:1'>{top}</div>",
         unsafe_allow_html=True,
     )
-    if probs[top] < UNSURE_BELOW:
+    if doubt:
+        st.warning(f"{doubt} The model still has to name a digit: **{top}** ({probs[top]:.0%}).")
+    elif probs[top] < UNSURE_BELOW:
         st.warning(f"Not sure — it looks most like a **{top}** ({probs[top]:.0%}), "
                    f"but it could be a **{second}** ({probs[second]:.0%}).")
     else:
@@ -160,7 +165,7 @@ with right:
                         "What the model will receive: 28×28, centred like MNIST")
     else:
         probs = predict_proba(model, result.image)[0]
-        show_prediction(probs)
+        show_prediction(probs, digit_doubt(result.image, probs))
         show_pixels(pixel_preview(result.image, 8), "What the model receives: 28×28, centred like MNIST")
         st.caption(f"Model: {model_label}")
 

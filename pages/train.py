@@ -10,6 +10,7 @@ import streamlit as st
 from core.config import APP_DEFAULTS, TrainConfig
 from core.jobs import SLOTS, JobState, TrainingJob
 from core.runs import Run, next_number
+from core.text import plain
 from pages.internals import session_alive_check, use_app_navigation
 from pages.state import run_by_number, session, show_notice
 from pages.train_results import show_charts, show_comparison, show_results
@@ -75,7 +76,7 @@ if "cfg_loaded" not in st.session_state:
     load_widgets(url_config)
     st.session_state["cfg_loaded"] = True
     for message in url_problems:
-        st.warning(message + " — using the default instead.")
+        st.warning(plain(message, limit=200) + " — using the default instead.")
 else:
     # Back from another page: restore the settings whose widget values Streamlit dropped.
     for key, value in {**widget_values(APP_DEFAULTS), **st.session_state.get(KEPT, {})}.items():

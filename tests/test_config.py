@@ -181,3 +181,33 @@ def test_app_defaults_are_the_train_pages_first_run():
     assert (APP_DEFAULTS.arch, APP_DEFAULTS.epochs, APP_DEFAULTS.batch_size, APP_DEFAULTS.train_size) == (
         "cnn", 3, 128, 20000)
     assert APP_DEFAULTS.train_images == 20000
+
+
+# --- messages people read ---------------------------------------------------------------
+
+
+def test_limits_read_as_written():
+    assert TrainConfig(seed=2**31).problem("seed") == "Seed must be between 0 and 2,147,483,647"
+    assert TrainConfig(learning_rate=1.0).problem("learning_rate") == "Learning rate must be between 0.0001 and 0.01"
+    assert TrainConfig(train_size=60001).problem("train_size") == "Train size must be between 100 and 60,000"
+    assert TrainConfig().problem("seed") is None and TrainConfig(train_size=None).problem("train_size") is None
+    with pytest.raises(ValueError, match="between 0 and 2,147,483,647; got -1"):
+        TrainConfig(seed=-1).validate()
+
+
+@pytest.mark.parametrize("key, raw, expected", [
+    ("epochs", "abc", "Epochs must be a whole number"), ("dropout", "inf", "Dropout must be a number"),
+    ("augment", "maybe", "Augment must be true or false"), ("arch", "resnet", "Architecture must be one of"),
+    ("seed", str(2**31), "Seed must be between 0 and 2,147,483,647"),
+])
+def test_from_strings_says_what_was_expected(key, raw, expected):
+    _, problems = TrainConfig.from_strings({key: raw})
+    assert len(problems) == 1 and problems[0].startswith(f"Ignored {key}={raw!r}: {expected}")
+
+
+@pytest.mark.parametrize("key", ["seed", "arch", "dropout", "augment"])
+def test_from_strings_echoes_a_long_value_once_and_cut(key):
+    raw = "[x](https://evil.example/" + "a" * 10_000 + ")"
+    _, problems = TrainConfig.from_strings({key: raw})
+    assert len(problems) == 1 and len(problems[0]) < 160
+    assert problems[0].count("evil.example") == 1 and "…" in problems[0]
