@@ -98,7 +98,8 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
     """The app's path: a TrainingJob thread, polled twice a second building chart data (the page polls once a second)."""
     import pandas as pd
 
-    from core.jobs import TrainingJob, TrainingSlots, loss_curve
+    from core.charts import loss_curve
+    from core.jobs import TrainingJob, TrainingSlots
     from core.training import TrainConfig
 
     job = TrainingJob(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),

@@ -17,13 +17,14 @@ import math
 import threading
 import time
 import weakref
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
 import keras
 
+from core.config import TrainConfig
 from core.data import load_mnist, split_validation
 from core.inference import predict_proba
 from core.model import build_model
@@ -48,114 +49,6 @@ __all__ = [
 ]
 
 Split = tuple[np.ndarray, np.ndarray]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run.
-
-    Attributes:
-        arch: ``"mlp"`` or ``"cnn"``.
-        epochs: Passes over the training subset (1-30).
-        batch_size: Images per gradient step (16-1024).
-        dropout: Dropout rate (0-0.7).
-        learning_rate: Adam's learning rate (1e-4 to 1e-2).
-        schedule: ``"constant"`` or ``"cosine"`` (decays to 5% over the run).
-        augment: Random rotations, shifts, zoom, shear and stroke thickness.
-        seed: Random seed for weights, shuffling and augmentation.
-        train_size: Number of training images (``None``: all 50,000 that are
-            left after the validation split).
-        val_size: The last ``val_size`` training images are the validation set.
-        width: Filters in the CNN's first block (the second has twice as many).
-    """
-
-    arch: str = "cnn"
-    epochs: int = 5
-    batch_size: int = 128
-    dropout: float = 0.3
-    learning_rate: float = 1e-3
-    schedule: str = "constant"
-    augment: bool = False
-    seed: int = 0
-    train_size: int | None = None
-    val_size: int = 10000
-    width: int = 16
-
-    #: Allowed ranges, also used by the Train page's widgets.
-    LIMITS = {
-        "epochs": (1, 30),
-        "batch_size": (16, 1024),
-        "dropout": (0.0, 0.7),
-        "learning_rate": (1e-4, 1e-2),
-        "seed": (0, 2**31 - 1),
-        "train_size": (100, 60000),
-        "val_size": (0, 20000),
-        "width": (4, 64),
-    }
-
-    def validate(self) -> "TrainConfig":
-        """Check every field; return ``self`` or raise ``ValueError`` naming the bad one."""
-        from core.model import ARCHITECTURES
-
-        if self.arch not in ARCHITECTURES:
-            raise ValueError(f"Architecture must be one of {', '.join(ARCHITECTURES)}; got {self.arch!r}.")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"Schedule must be constant or cosine; got {self.schedule!r}.")
-        for name, (low, high) in self.LIMITS.items():
-            value = getattr(self, name)
-            if value is None and name == "train_size":
-                continue
-            numeric = (int, float) if name in ("dropout", "learning_rate") else (int,)
-            if isinstance(value, bool) or not isinstance(value, numeric) or not low <= value <= high:
-                raise ValueError(f"{name.replace('_', ' ').capitalize()} must be between {low:g} and {high:g}; got {value!r}.")
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """The config as a plain dict (JSON-friendly)."""
-        return asdict(self)
-
-    @classmethod
-    def from_strings(cls, params: Mapping[str, str], base: "TrainConfig | None" = None) -> tuple["TrainConfig", list[str]]:
-        """Build a config from untrusted strings (URL query parameters).
-
-        Unknown keys are ignored; unparsable or out-of-range values are
-        replaced by the base value and reported.
-
-        Args:
-            params: Field name to string value.
-            base: Defaults for anything missing or invalid (``TrainConfig()``).
-
-        Returns:
-            ``(config, problems)``: a valid config and a message per rejected value.
-        """
-        config = base or cls()
-        problems: list[str] = []
-        for f in fields(cls):
-            if f.name not in params:
-                continue
-            raw = str(params[f.name]).strip()
-            current = getattr(config, f.name)
-            try:
-                if f.name == "augment":
-                    if raw.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                        raise ValueError
-                    value: Any = raw.lower() in ("1", "true", "yes", "on")
-                elif f.name in ("arch", "schedule"):
-                    value = raw.lower()
-                elif f.name == "train_size" and raw.lower() in ("", "all", "none"):
-                    value = None
-                elif isinstance(current, float) or f.name in ("dropout", "learning_rate"):
-                    value = float(raw)
-                    if not math.isfinite(value):
-                        raise ValueError
-                else:
-                    value = int(raw)
-                replace(config, **{f.name: value}).validate()
-                config = replace(config, **{f.name: value})
-            except (ValueError, TypeError) as exc:
-                detail = str(exc) if str(exc) else f"{raw!r} is not a valid value"
-                problems.append(f"Ignored {f.name}={raw!r}: {detail}")
-        return config, problems
 
 
 @dataclass(frozen=True)

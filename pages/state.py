@@ -6,29 +6,7 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-
-@dataclass
-class Run:
-    """A finished training run of this session.
-
-    Attributes:
-        number: 1-based run number within the session.
-        result: What ``core.training.train`` returned.
-        state: ``"done"`` or ``"stopped"``.
-        download: The ``.keras`` bytes, made on first request.
-    """
-
-    number: int
-    result: object
-    state: str
-    download: bytes | None = None
-
-    @property
-    def label(self) -> str:
-        """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
-        c = self.result.config
-        stopped = " (stopped)" if self.state == "stopped" else ""
-        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
+from core.runs import Run
 
 
 @dataclass

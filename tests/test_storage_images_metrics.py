@@ -13,7 +13,8 @@ from PIL import Image
 
 from core.images import MAX_BYTES, WORK_SIZE, BadImageError, decode_upload
 from core.metrics import Mistake, confusion_matrix, mistakes
-from core.storage import InvalidModelName, list_models, read_card, save_model, validate_name, write_card
+from core.storage import (InvalidModelName, ModelExists, list_models, model_bytes, read_card, save_model, save_new,
+                          validate_name, write_card)
 
 # --- validate_name ------------------------------------------------------------------------
 
@@ -128,6 +129,61 @@ def test_cards(tmp_path):
     assert read_card(model_path) == {}
     model_path.with_suffix(".json").write_text("[1, 2]")
     assert read_card(model_path) == {}
+
+
+# --- save_new / model_bytes ----------------------------------------------------------------------
+
+
+def test_save_new_writes_model_and_card_under_the_name(tmp_path):
+    path = save_new(_FakeModel(b"first"), "  digits-1 ", card={"name": "digits-1"}, directory=tmp_path)
+    assert path == tmp_path / "digits-1.keras" and path.read_bytes() == b"first"
+    assert read_card(path) == {"name": "digits-1"}
+
+
+def test_save_new_refuses_a_taken_name_and_leaves_it_alone(tmp_path):
+    save_new(_FakeModel(b"first"), "digits", card={"v": 1}, directory=tmp_path)
+    second = _FakeModel(b"second")
+    with pytest.raises(ModelExists, match="“digits” already exists") as caught:
+        save_new(second, "digits", card={"v": 2}, directory=tmp_path)
+    assert caught.value.name == "digits" and not isinstance(caught.value, OSError)
+    assert second.saved_to == []  # nothing was even written to a temporary file
+    assert (tmp_path / "digits.keras").read_bytes() == b"first" and read_card(tmp_path / "digits.keras") == {"v": 1}
+    save_new(second, "digits", card={"v": 2}, replace=True, directory=tmp_path)
+    assert (tmp_path / "digits.keras").read_bytes() == b"second" and read_card(tmp_path / "digits.keras") == {"v": 2}
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a b", "default"])
+def test_save_new_refuses_bad_names_before_writing(tmp_path, name):
+    model = _FakeModel()
+    with pytest.raises(InvalidModelName):
+        save_new(model, name, directory=tmp_path)
+    assert model.saved_to == [] and list(tmp_path.iterdir()) == []
+
+
+def test_save_new_failed_write_is_an_os_error(tmp_path):
+    with pytest.raises(OSError, match="No space"):
+        save_new(_FakeModel(fail=True), "digits", directory=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_bytes_are_the_saved_file_and_leave_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where TemporaryDirectory makes its folder
+    model = _FakeModel(b"zip of a model")
+    assert model_bytes(model) == b"zip of a model"
+    assert model.saved_to[0].suffix == ".keras"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_bytes_real_keras_round_trip(tmp_path):
+    pytest.importorskip("keras")
+    from core.inference import load_model, predict_proba
+    from core.model import build_model
+
+    model = build_model("mlp", seed=0)
+    path = tmp_path / "downloaded.keras"
+    path.write_bytes(model_bytes(model))
+    images = np.random.default_rng(1).random((2, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(predict_proba(load_model(path), images), predict_proba(model, images), atol=1e-6)
 
 
 # --- list_models -----------------------------------------------------------------------------------

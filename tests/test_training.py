@@ -1,4 +1,4 @@
-"""Tests for core.training: config validation and parsing, tiny training runs, stopping, augmentation."""
+"""Tests for core.training: tiny training runs, stopping, augmentation (TrainConfig: tests/test_config.py)."""
 
 from __future__ import annotations
 
@@ -40,84 +40,6 @@ def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def synthetic_data():
     """400 training images (the last 100 are validation) and 60 test images."""
     return _synthetic(400, seed=0), _synthetic(60, seed=1)
-
-
-# --- TrainConfig ----------------------------------------------------------------------
-
-
-def test_default_config_is_valid():
-    config = TrainConfig()
-    assert config.validate() is config
-    assert config.to_dict()["arch"] == "cnn"
-
-
-@pytest.mark.parametrize("changes", [
-    {"epochs": 1}, {"epochs": 30}, {"batch_size": 16}, {"batch_size": 1024}, {"dropout": 0.0}, {"dropout": 0.7},
-    {"learning_rate": 1e-4}, {"learning_rate": 1e-2}, {"train_size": 100}, {"train_size": None},
-    {"val_size": 0}, {"width": 4}, {"arch": "mlp"}, {"schedule": "cosine"}, {"augment": True},
-])
-def test_validate_accepts(changes):
-    TrainConfig(**changes).validate()
-
-
-@pytest.mark.parametrize("changes, word", [
-    ({"epochs": 0}, "Epochs"), ({"epochs": 31}, "Epochs"), ({"batch_size": 8}, "Batch size"),
-    ({"batch_size": 2048}, "Batch size"), ({"dropout": -0.1}, "Dropout"), ({"dropout": 0.71}, "Dropout"),
-    ({"dropout": float("nan")}, "Dropout"), ({"learning_rate": 0.5}, "Learning rate"),
-    ({"learning_rate": 1e-6}, "Learning rate"), ({"train_size": 99}, "Train size"), ({"train_size": 60001}, "Train size"),
-    ({"val_size": -1}, "Val size"), ({"val_size": 20001}, "Val size"), ({"width": 2}, "Width"), ({"seed": -1}, "Seed"),
-    ({"epochs": True}, "Epochs"), ({"epochs": "5"}, "Epochs"), ({"arch": "resnet"}, "Architecture"),
-    ({"schedule": "step"}, "Schedule"),
-])
-def test_validate_rejects(changes, word):
-    with pytest.raises(ValueError, match=word):
-        TrainConfig(**changes).validate()
-
-
-def test_from_strings_valid_values():
-    config, problems = TrainConfig.from_strings({
-        "arch": " MLP ", "epochs": "3", "batch_size": "64", "dropout": "0.25", "learning_rate": "5e-4",
-        "schedule": "cosine", "augment": "yes", "seed": "7", "train_size": "all", "val_size": "500", "width": "8",
-    })
-    assert problems == []
-    assert config == TrainConfig(arch="mlp", epochs=3, batch_size=64, dropout=0.25, learning_rate=5e-4,
-                                 schedule="cosine", augment=True, seed=7, train_size=None, val_size=500, width=8)
-
-
-@pytest.mark.parametrize("raw, expected", [
-    ("1", True), ("true", True), ("On", True), ("0", False), ("false", False), ("no", False), ("OFF", False),
-])
-def test_from_strings_booleans(raw, expected):
-    config, problems = TrainConfig.from_strings({"augment": raw}, base=TrainConfig(augment=not expected))
-    assert problems == [] and config.augment is expected
-
-
-@pytest.mark.parametrize("raw", ["all", "ALL", "none", ""])
-def test_from_strings_all_train_size(raw):
-    config, problems = TrainConfig.from_strings({"train_size": raw}, base=TrainConfig(train_size=500))
-    assert problems == [] and config.train_size is None
-
-
-@pytest.mark.parametrize("key, raw", [
-    ("epochs", "abc"), ("epochs", "nan"), ("epochs", "1e9"), ("epochs", "-3"), ("epochs", "2.5"), ("epochs", "1000"),
-    ("batch_size", "0"), ("dropout", "nan"), ("dropout", "inf"), ("dropout", "-0.5"), ("dropout", "abc"),
-    ("learning_rate", "1e9"), ("learning_rate", "-1e-3"), ("train_size", "10"), ("train_size", "lots"),
-    ("augment", "maybe"), ("arch", "transformer"), ("schedule", "exp"), ("seed", "-1"), ("width", "1e9"),
-])
-def test_from_strings_garbage_is_reported_and_ignored(key, raw):
-    base = TrainConfig(arch="mlp", epochs=4)
-    config, problems = TrainConfig.from_strings({key: raw}, base=base)
-    assert config == base  # the base value is kept
-    assert len(problems) == 1
-    assert key in problems[0] and repr(raw.strip()) in problems[0]
-    config.validate()
-
-
-def test_from_strings_mixed_and_unknown_keys():
-    config, problems = TrainConfig.from_strings(
-        {"epochs": "2", "dropout": "lots", "colour": "blue", "__class__": "x", "batch_size": "32"})
-    assert config.epochs == 2 and config.batch_size == 32 and config.dropout == TrainConfig().dropout
-    assert len(problems) == 1 and "dropout" in problems[0]
 
 
 # --- helpers -----------------------------------------------------------------------------
