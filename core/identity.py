@@ -23,6 +23,7 @@ Nothing here imports streamlit.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -34,7 +35,7 @@ from pathlib import Path
 
 from core.atomic import fsync_folder
 
-__all__ = ["COOKIE_MAX_AGE", "COOKIE_NAME", "Identity", "IdentityIssuer"]
+__all__ = ["COOKIE_MAX_AGE", "COOKIE_NAME", "Identity", "IdentityIssuer", "shared_issuer"]
 
 #: The cookie that holds a browser's token.
 COOKIE_NAME = "digit_studio_id"
@@ -162,3 +163,15 @@ class IdentityIssuer:
         """
         known = self.verify(token)
         return (known, False) if known is not None else (self.issue(), True)
+
+
+@functools.cache
+def _issuer(folder: Path) -> IdentityIssuer:
+    return IdentityIssuer.in_folder(folder)
+
+
+def shared_issuer(folder: Path | None = None) -> IdentityIssuer:
+    """The process-wide issuer whose secret lives in ``folder`` (default: the data folder)."""
+    from core.store_limits import data_folder
+
+    return _issuer(Path(folder or data_folder()).resolve())

@@ -23,6 +23,7 @@ Nothing here imports streamlit or TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sqlite3
@@ -35,10 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from core.atomic import TEMP_MARK, write_atomically
-from core.store_limits import StoreLimits
+from core.store_limits import StoreLimits, data_folder
 from core.store_records import RECORD_FIELDS, Dropped, RunRecord, StartUp, StoredRun
 
-__all__ = ["DB_FILE", "RUNS_FOLDER", "SCHEMA_VERSION", "Store", "StoreError"]
+__all__ = ["DB_FILE", "RUNS_FOLDER", "SCHEMA_VERSION", "Store", "StoreError", "open_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -338,3 +339,19 @@ class Store:
         logger.info("Digit Studio store %s: %s", self.folder, done)
         return done
 
+
+
+@functools.cache
+def _opened(folder: Path) -> Store:
+    store = Store(folder)
+    store.start_up()
+    return store
+
+
+def open_store(folder: Path | None = None) -> Store:
+    """The process-wide store in ``folder`` (default: the data folder), started up on first use.
+
+    The first call in a server process marks the runs a restart cut off as
+    interrupted and applies retention and the size cap (:meth:`Store.start_up`).
+    """
+    return _opened(Path(folder or data_folder()).resolve())
