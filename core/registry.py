@@ -15,6 +15,7 @@ Nothing here imports streamlit; the training job is made by a factory
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -41,6 +42,7 @@ class Training:
     """One person's training: the job, its run number, and how it ended once it is stored.
 
     Attributes:
+        key: Unique in the process (run numbers start again after a person's data is forgotten).
         owner: Whose training.
         number: Its run number in the store.
         job: The training job (``start``/``stop``/``join``/``state``/``snapshot``).
@@ -51,7 +53,10 @@ class Training:
         model: The trained model, kept while this is its owner's latest training.
     """
 
+    _keys = itertools.count(1)
+
     def __init__(self, owner: str, number: int) -> None:
+        self.key = next(Training._keys)
         self.owner, self.number = owner, number
         self.job: Any = None
         self.stored = threading.Event()
@@ -146,9 +151,10 @@ class Trainings:
             elif snap.result is not None and state in ("done", "stopped"):
                 result = snap.result
                 record = record_of(result, self.test_labels())
+                training.model = result.model  # before the row shows: sessions that read it use this model
                 training.notes = self.store.finish_run(training.owner, training.number, state, record,
                                                        lambda path: _save_model(result.model, path))
-                training.model, training.outcome = result.model, state
+                training.outcome = state
             else:
                 self.store.delete_run(training.owner, training.number)
                 training.outcome, training.error = state, snap.error
