@@ -201,3 +201,12 @@ def test_one_person_may_save_only_so_many_models(person: AppTest, monkeypatch) -
     [b for b in at.get("form_submit_button") if b.label == "Save"][0].click().run()
     assert "the most one person may keep" in joined(at.error)
     assert not (MODELS / f"{name}.keras").exists()
+
+
+def test_the_draw_page_has_a_result_strip_and_a_layout_for_phones() -> None:
+    """(The strip's answer and the phone's screen are checked in Chromium: AppTest cannot draw.)"""
+    at = open_page(session_of(None), "draw")
+    strips = [m.value for m in at.markdown if "ds-strip" in m.value]
+    assert len(strips) == 1 and "the answer shows here" in strips[0] and "data-testid='prediction'" not in strips[0]
+    styles = [h.proto.body for h in at.get("html") if h.proto.body.startswith("<style>")]
+    assert len(styles) == 1 and "@media (max-width: 640px)" in styles[0]
