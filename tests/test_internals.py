@@ -252,7 +252,7 @@ def test_serve_starts_streamlits_command_line_on_app_py_after_deciding(monkeypat
     seen = {}
     monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
     monkeypatch.setattr(cli, "main", lambda args, prog_name: seen.update(args=args, flag=PagesManager.uses_pages_directory))
-    serve.main(["--server.port", "1234"])
+    serve.main(["--server.port", "1234"], warm=False)
     assert seen == {"args": ["run", str(serve.APP), "--server.port", "1234"], "flag": False}
     assert serve.APP.name == "app.py" and serve.APP.is_file()
 
