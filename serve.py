@@ -9,6 +9,7 @@ shows, for seconds, a blank page with a menu of every file in ``pages/``
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -17,11 +18,19 @@ APP = Path(__file__).resolve().with_name("app.py")
 
 
 def preload() -> None:
-    """Import TensorFlow and Keras (configured as the app wants them) while the server starts.
+    """While the server starts: open the store (its start-up tidying) and import TensorFlow and Keras.
 
-    The first page shown needs them; imported here, in the background, the
-    first visitor waits for what is left of that, not for all of it.
+    The store's start-up marks the runs a restart cut off as interrupted and
+    applies retention (``core.store.Store.start_up``), now rather than when the
+    first visitor arrives. The first page shown needs TensorFlow; imported here,
+    in the background, the first visitor waits for what is left of that.
     """
+    from core.store import open_store
+
+    try:
+        open_store()
+    except Exception:  # noqa: BLE001 - the first page will say what is wrong; the server starts anyway
+        logging.getLogger(__name__).exception("Digit Studio: the store could not be opened")
     import core.inference  # noqa: F401 - the import is the point
 
 
