@@ -14,7 +14,6 @@ Nothing here imports streamlit; the training job is made by a factory
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import threading
@@ -183,9 +182,15 @@ def _mnist_test_labels() -> Any:
     return load_mnist()[1][1]
 
 
-@functools.cache
+_SHARED: dict[Path, Trainings] = {}
+_SHARING = threading.Lock()  # two sessions asking at once must get the same registry
+
+
 def _shared(folder: Path) -> Trainings:
-    return Trainings(open_store(folder))
+    with _SHARING:
+        if folder not in _SHARED:
+            _SHARED[folder] = Trainings(open_store(folder))
+        return _SHARED[folder]
 
 
 def shared_trainings(folder: Path | None = None) -> Trainings:

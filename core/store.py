@@ -23,7 +23,6 @@ Nothing here imports streamlit or TensorFlow.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sqlite3
@@ -345,11 +344,17 @@ class Store:
 
 
 
-@functools.cache
+_OPENED: dict[Path, Store] = {}
+_OPENING = threading.Lock()  # sessions (and serve.py's preload) may ask at once: one store per folder
+
+
 def _opened(folder: Path) -> Store:
-    store = Store(folder)
-    store.start_up()
-    return store
+    with _OPENING:
+        if folder not in _OPENED:
+            store = Store(folder)
+            store.start_up()
+            _OPENED[folder] = store
+        return _OPENED[folder]
 
 
 def open_store(folder: Path | None = None) -> Store:

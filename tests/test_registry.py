@@ -163,3 +163,18 @@ def test_record_of_keeps_plain_json_data():
 
 def test_a_stored_config_with_unknown_fields_still_loads():
     assert config_from({**APP_DEFAULTS.to_dict(), "from_the_future": 1}) == APP_DEFAULTS
+
+
+def test_sessions_asking_at_once_share_one_store_and_one_registry(tmp_path):
+    from core.registry import shared_trainings
+    from core.store import open_store
+
+    found: list[tuple] = []
+    threads = [threading.Thread(target=lambda: found.append((open_store(tmp_path), shared_trainings(tmp_path))))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT)
+    assert len(found) == 8 and len({id(s) for s, _ in found}) == 1 and len({id(r) for _, r in found}) == 1
+    assert found[0][1].store is found[0][0]
