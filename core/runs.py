@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import pandas as pd
 
 if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorFlow
+    from core.run_records import SavedResult
     from core.training import EpochUpdate, TrainResult
 
 __all__ = ["Run", "next_number", "epoch_updates", "history_table", "comparison_rows"]
@@ -34,7 +35,7 @@ class Run:
     """
 
     number: int
-    result: TrainResult
+    result: TrainResult | SavedResult
     state: str
     download: bytes | None = None
 

@@ -24,7 +24,7 @@ class RunRecord:
         history: Per-epoch lists (``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``).
         metrics: ``test_loss``, ``test_accuracy``, ``epochs_completed``, ``duration``,
             ``samples_per_second``, ``stopped_early``.
-        curve: The batch curve as charted: ``epoch``, ``loss`` and ``accuracy`` lists.
+        curve: The batch curves as charted, per metric (``loss``, ``accuracy``): ``epoch`` and ``value`` lists.
         confusion: The 10×10 test-set confusion matrix (rows: true label), or None.
         mistakes: The most confident test mistakes: dicts of ``index``, ``true``, ``predicted``, ``confidence``.
     """
@@ -32,7 +32,7 @@ class RunRecord:
     config: dict[str, Any]
     history: dict[str, list[float]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
-    curve: dict[str, list[float]] = field(default_factory=dict)
+    curve: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     confusion: list[list[int]] | None = None
     mistakes: list[dict[str, Any]] = field(default_factory=list)
 

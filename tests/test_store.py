@@ -32,7 +32,7 @@ class Clock:
 
 def record(accuracy: float = 0.9) -> RunRecord:
     return RunRecord(config={"arch": "mlp", "epochs": 1}, history={"loss": [0.5], "val_loss": [float("nan")]},
-                     metrics={"test_accuracy": accuracy, "test_loss": 0.3}, curve={"epoch": [0.5, 1.0], "loss": [1, .5]},
+                     metrics={"test_accuracy": accuracy, "test_loss": 0.3}, curve={"loss": {"epoch": [0.5, 1.0], "value": [1, .5]}},
                      confusion=[[1] * 10] * 10, mistakes=[{"index": 3, "true": 1, "predicted": 7, "confidence": 0.9}])
 
 
@@ -71,7 +71,7 @@ def test_a_finished_run_comes_back_after_reopening(store):
         (run,) = again.runs(ALICE)
         assert (run.number, run.state) == (1, "done")
         assert run.record.metrics["test_accuracy"] == 0.97 and run.record.confusion[0][0] == 1
-        assert run.record.mistakes[0]["predicted"] == 7 and run.record.curve["epoch"] == [0.5, 1.0]
+        assert run.record.mistakes[0]["predicted"] == 7 and run.record.curve["loss"]["epoch"] == [0.5, 1.0]
         assert run.record.history["val_loss"][0] != run.record.history["val_loss"][0]  # NaN kept
         assert run.model_path.read_bytes() == b"weights"
     finally:
