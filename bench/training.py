@@ -127,15 +127,15 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
 
 def two_sessions() -> int:
     """Two jobs training at once in one process; returns how many dataset tensors the process holds."""
-    from core import training
     from core.jobs import TrainingJob, TrainingSlots
+    from core.pipeline import cached_tensor_count
     from core.training import TrainConfig
 
     slots = TrainingSlots(2)
     jobs = [TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, seed=s), slots=slots).start() for s in (1, 2)]
     for job in jobs:
         job.join()
-    return len(training._tensors)
+    return cached_tensor_count()
 
 
 VARIANTS = {

@@ -7,7 +7,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from core.training import TrainResult
+    from core.progress import TrainResult
 
 __all__ = ["model_card"]
 

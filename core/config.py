@@ -10,12 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, get_args
 
-__all__ = ["ARCHS", "MNIST_TRAIN_IMAGES", "SCHEDULES", "TrainConfig"]
+__all__ = ["ARCHS", "MNIST_TRAIN_IMAGES", "SCHEDULES", "Arch", "TrainConfig"]
 
-#: Architecture names (``core.model.ARCHITECTURES`` describes each one).
-ARCHS: tuple[str, ...] = ("mlp", "cnn")
+#: An architecture name (``core.model.ARCHITECTURES`` describes each one).
+Arch = Literal["mlp", "cnn"]
+
+#: Every architecture name, in the order the app offers them.
+ARCHS: tuple[str, ...] = get_args(Arch)
 
 #: Learning-rate schedules.
 SCHEDULES: tuple[str, ...] = ("constant", "cosine")
@@ -47,7 +50,7 @@ class TrainConfig:
         width: Filters in the CNN's first block (the second has twice as many).
     """
 
-    arch: str = "cnn"
+    arch: Arch = "cnn"
     epochs: int = 5
     batch_size: int = 128
     dropout: float = 0.3

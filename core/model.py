@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Iterator
 from contextlib import redirect_stdout
-from typing import Iterator, Literal
 
 import keras
 from keras import layers
 
-from core.config import ARCHS
+from core.config import ARCHS, Arch
 from core.runtime import configure_tensorflow
 
 configure_tensorflow()
 
 __all__ = ["ARCHITECTURES", "build_model", "compile_model", "model_summary"]
-
-Arch = Literal["mlp", "cnn"]
 
 _DESCRIPTIONS = {
     "mlp": "Dense network 784-128-64-10 with dropout (the classic tutorial model)",

@@ -1,9 +1,10 @@
-"""Tests for core.storage (names, atomic saves, listing), core.images (uploads) and core.metrics."""
+"""Tests for core.storage (names, atomic saves, listing), core.images (uploads) and core.metrics (scores)."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import stat
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from PIL import Image
 
 from core.images import MAX_BYTES, WORK_SIZE, BadImageError, decode_upload
-from core.metrics import Mistake, confusion_matrix, mistakes
+from core.metrics import Mistake, confusion_matrix, evaluate, mistakes, predict_dataset, scores
 from core.storage import (InvalidModelName, ModelExists, list_models, model_bytes, read_card, save_model, save_new,
                           validate_name, write_card)
 
@@ -358,3 +359,26 @@ def test_mistakes_most_confident_first():
     assert [m.index for m in mistakes(probabilities, y_true, limit=2)] == [2, 1]
     assert mistakes(probabilities, probabilities.argmax(1)) == []
     assert all(isinstance(m.index, int) and isinstance(m.confidence, float) for m in found)
+
+
+def test_scores():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], np.float32)
+    loss, accuracy = scores(probabilities, np.array([0, 1, 1]))
+    assert accuracy == pytest.approx(2 / 3)
+    assert loss == pytest.approx(-(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3, rel=1e-5)
+    assert all(math.isnan(v) for v in scores(np.zeros((0, 10)), np.zeros(0)))
+
+
+def test_predict_dataset_in_chunks_and_evaluate():
+    pytest.importorskip("tensorflow")
+    from core.inference import predict_proba
+    from core.model import build_model
+
+    model = build_model("mlp", 0.0, seed=0)
+    x = np.random.default_rng(0).integers(0, 256, (25, 28, 28)).astype(np.uint8)
+    y = np.arange(25) % 10
+    chunked = predict_dataset(model, x, chunk=7)
+    assert chunked.shape == (25, 10) and chunked.dtype == np.float32
+    np.testing.assert_allclose(chunked, predict_proba(model, x.astype(np.float32) / 255.0), rtol=1e-5, atol=1e-6)
+    assert evaluate(model, x, y) == pytest.approx(scores(chunked, y))
+    assert predict_dataset(model, x[:0]).shape == (0, 10)
