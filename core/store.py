@@ -166,7 +166,8 @@ class Store:
         with self._write() as db:
             (last,) = db.execute("SELECT COALESCE(MAX(number), 0) FROM runs WHERE owner=?", (owner,)).fetchone()
             db.execute("INSERT INTO runs (owner, number, state, boot, created, updated, config) "
-                       "VALUES (?, ?, 'running', ?, ?, ?, ?)", (owner, last + 1, self.boot, now, now, json.dumps(config)))
+                       "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                       (owner, last + 1, self.boot, now, now, json.dumps(config)))
         return int(last) + 1
 
     def finish_run(self, owner: str, number: int, state: str, record: RunRecord,
@@ -243,7 +244,8 @@ class Store:
         """Store ``owner``'s preference ``key`` (any JSON-able value)."""
         with self._write() as db:
             db.execute("INSERT INTO prefs VALUES (?, ?, ?, ?) ON CONFLICT (owner, key) DO UPDATE "
-                       "SET value=excluded.value, updated=excluded.updated", (owner, key, json.dumps(value), self.clock()))
+                       "SET value=excluded.value, updated=excluded.updated",
+                       (owner, key, json.dumps(value), self.clock()))
 
     def add_note(self, owner: str, text: str) -> None:
         """Leave ``owner`` a one-off note (shown on their next page)."""
@@ -335,7 +337,8 @@ class Store:
         self._unlink(expired + [d.model_file for d in dropped])
         with self._lock:
             known = {r["model_file"] for r in self._db.execute("SELECT model_file FROM runs") if r["model_file"]}
-        orphans = [p for p in self.runs_folder.iterdir() if p.is_file() and (p.name not in known or TEMP_MARK in p.name)]
+        orphans = [p for p in self.runs_folder.iterdir()
+                   if p.is_file() and (p.name not in known or TEMP_MARK in p.name)]
         for path in orphans:
             path.unlink(missing_ok=True)
         done = StartUp(interrupted, len(expired), len(dropped), len(orphans))

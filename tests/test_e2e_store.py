@@ -120,7 +120,8 @@ def stored_rows(data_dir, owner: str | None = None) -> dict[str, int]:
     """Rows per table in the store (of ``owner``, or of everyone), read beside the running server."""
     with sqlite3.connect(f"file:{data_dir / DB_FILE}?mode=ro", uri=True) as db:
         where, args = ("WHERE owner=?", (owner,)) if owner else ("", ())
-        return {t: db.execute(f"SELECT COUNT(*) FROM {t} {where}", args).fetchone()[0] for t in ("runs", "prefs", "notes")}
+        return {t: db.execute(f"SELECT COUNT(*) FROM {t} {where}", args).fetchone()[0]
+                for t in ("runs", "prefs", "notes")}
 
 
 @pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="set MNIST_DIR to the MNIST folder")

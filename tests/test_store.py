@@ -32,7 +32,8 @@ class Clock:
 
 def record(accuracy: float = 0.9) -> RunRecord:
     return RunRecord(config={"arch": "mlp", "epochs": 1}, history={"loss": [0.5], "val_loss": [float("nan")]},
-                     metrics={"test_accuracy": accuracy, "test_loss": 0.3}, curve={"loss": {"epoch": [0.5, 1.0], "value": [1, .5]}},
+                     metrics={"test_accuracy": accuracy, "test_loss": 0.3},
+                     curve={"loss": {"epoch": [0.5, 1.0], "value": [1, .5]}},
                      confusion=[[1] * 10] * 10, mistakes=[{"index": 3, "true": 1, "predicted": 7, "confidence": 0.9}])
 
 
