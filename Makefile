@@ -15,7 +15,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m streamlit run app.py --server.port $(PORT)
+	$(PY) serve.py --server.port $(PORT)
 
 # The browser test needs Chromium; install Debian's when we can (root + apt-get).
 chromium:

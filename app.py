@@ -10,6 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
+from pages.forget import forget_control
+from pages.identity import keep_cookie
 from pages.internals import keep_compiled_functions, log_internal_problems
 from pages.timing import timed_run
 
@@ -23,5 +25,7 @@ pages = [
     st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
 ]
 page = st.navigation(pages)
+keep_cookie()  # a browser seen for the first time gets its identity's cookie
+forget_control()
 with timed_run(page.url_path):
     page.run()

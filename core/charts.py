@@ -8,7 +8,7 @@ TensorFlow, no streamlit, so all of it is tested without a model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,7 +68,7 @@ def loss_curve(batches: Sequence[BatchUpdate], key: str = "loss",
 
 
 def metric_frame(batches: Sequence[BatchUpdate], epochs: Sequence[EpochUpdate], key: str,
-                 max_points: int = LIVE_POINTS) -> pd.DataFrame:
+                 max_points: int = LIVE_POINTS, curve: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
     """Long-form data for one metric's chart: the live per-batch curve and the per-epoch points.
 
     Args:
@@ -76,11 +76,16 @@ def metric_frame(batches: Sequence[BatchUpdate], epochs: Sequence[EpochUpdate], 
         epochs: Epoch reports; an epoch cut short by a stop is placed where it stopped.
         key: ``"loss"`` or ``"accuracy"`` (the validation series uses ``val_<key>``).
         max_points: Points of the live curve at most.
+        curve: The live curve as already charted (a stored run's ``epoch`` and ``value``
+            lists), drawn instead of one computed from ``batches``.
 
     Returns:
         Columns ``epoch``, ``value``, ``series`` (one of :data:`SERIES_COLOURS`), without missing values.
     """
-    x, y = loss_curve(batches, key, max_points=max_points)
+    if curve is not None:
+        x, y = np.asarray(curve["epoch"], np.float64), np.asarray(curve["value"], np.float64)
+    else:
+        x, y = loss_curve(batches, key, max_points=max_points)
     frames = [pd.DataFrame({"epoch": x, "value": y, "series": _LIVE})]
     if epochs:
         at = np.array([e.epoch + (1.0 if e.complete else 0.0) for e in epochs], dtype=float)

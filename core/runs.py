@@ -10,11 +10,13 @@ TensorFlow (pages import it on every script run).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
 if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorFlow
+    from core.run_records import SavedResult
     from core.training import EpochUpdate, TrainResult
 
 __all__ = ["Run", "next_number", "epoch_updates", "history_table", "comparison_rows"]
@@ -26,13 +28,14 @@ class Run:
 
     Attributes:
         number: 1-based run number within the session.
-        result: What ``core.training.train`` returned.
+        result: What ``core.training.train`` returned, or a stored run's
+            ``core.run_records.SavedResult`` (the same fields, the model loaded on first use).
         state: ``"done"`` or ``"stopped"``.
         download: The ``.keras`` bytes, made on first request (see :meth:`keras_bytes`).
     """
 
     number: int
-    result: TrainResult
+    result: TrainResult | SavedResult
     state: str
     download: bytes | None = None
 
@@ -46,9 +49,13 @@ class Run:
     def keras_bytes(self) -> bytes:
         """The model as a ``.keras`` file's bytes, made once and kept for later downloads."""
         if self.download is None:
-            from core.storage import model_bytes  # Keras, loaded only once a model is exported
+            stored = getattr(self.result, "model_path", None)  # a stored run: its file is the export
+            if stored is not None and Path(stored).is_file():
+                self.download = Path(stored).read_bytes()
+            else:
+                from core.storage import model_bytes  # Keras, loaded only once a model is exported
 
-            self.download = model_bytes(self.result.model)
+                self.download = model_bytes(self.result.model)
         return self.download
 
 

@@ -1,4 +1,4 @@
-// The Draw page's two fixes to the canvas component (streamlit-drawable-canvas 0.13.0),
+// The Draw page's fixes to the canvas component (streamlit-drawable-canvas 0.13.0),
 // run once per browser tab. pages/internals.py loads this file, puts the component's send
 // button title in place of __SEND_BUTTON_TITLE__ and checks that the installed component
 // (and Streamlit's page, for stMain) still has every name this relies on (check_internals).
@@ -13,6 +13,7 @@
 //   a stroke drawn on the canvas ends, this presses the component's own send button, which
 //   cancels that wait and sends the same drawing at once (one rerun per stroke, as before).
 //   The button is hidden: the app is always up to date, so there is nothing to press.
+// * On a phone its fixed 280 px canvas is scaled up to the width of the screen (see fit).
 (() => {
   if (window.__digitStudioCanvas) return;  // once per browser tab
   window.__digitStudioCanvas = {strokesSent: 0, missingSendButton: false};
@@ -31,7 +32,33 @@
         style.textContent = css;
         root.appendChild(style);
       }
+      if (root) fit(host, root);
     }
+  };
+  // On a phone held upright (under 640 px, where Streamlit stacks the columns) the canvas is
+  // scaled up to the column's width, toolbar and all: a bigger target for a finger. Only its
+  // display grows (a CSS transform, which Fabric's pointer maths allows for): the drawing is
+  // still 280 x 280 canvas pixels, and the page sends exactly what it sent before.
+  const fit = (host, root) => {
+    const canvas = root.querySelector(".dc-root");
+    if (!canvas) return;
+    const natural = canvas.offsetWidth;  // layout width: transforms do not change it
+    // The column: the first enclosing box wider than the canvas (the boxes right around the
+    // component are as wide as the canvas, or have no box at all).
+    let column = host.parentElement;
+    for (let up = 0; column && column.clientWidth <= natural && up < 6; up++) column = column.parentElement;
+    const room = column ? column.clientWidth : natural;
+    const scale = window.innerWidth < 640 && natural > 0 ? Math.max(1, Math.min(room / natural, 2)) : 1;
+    const transform = scale === 1 ? "" : `scale(${scale})`;
+    if (host.style.transform !== transform) {
+      host.style.transformOrigin = "top left";
+      host.style.transform = transform;
+      host.style.width = scale === 1 ? "" : `${natural}px`;  // the scaled box is then the column's width
+    }
+    // Room below for the height the scaling adds (from the canvas's own height: the component's
+    // box grows with what is added to it, so measuring that would feed back).
+    const below = scale === 1 ? "" : `${Math.round((scale - 1) * canvas.offsetHeight)}px`;
+    if (host.style.marginBottom !== below) host.style.marginBottom = below;
   };
   setInterval(pin, 200);
   pin();

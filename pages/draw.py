@@ -12,7 +12,7 @@ from core.novelty import digit_doubt
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
 from core.text import plain
-from pages.internals import canvas_script, use_app_navigation
+from pages.internals import canvas_script, phone_style, use_app_navigation
 from pages.model_cache import active_model
 from pages.state import session
 from pages.widgets import show_pixels
@@ -70,7 +70,9 @@ with left:
             height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
             return_image_data=True, key="draw_canvas",
         )
+        strip = st.empty()  # the answer right under the canvas, shown on phones only (filled below)
         st.html(canvas_script(), unsafe_allow_javascript=True)
+        st.html(phone_style())
         st.caption("Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
                    "and the bin clears it. The digit is classified as each stroke ends.")
         rgba = canvas.image_data
@@ -109,6 +111,21 @@ def confidence_bars(probs: np.ndarray, highlight: bool = True) -> str:
             "</div>"
         )
     return "<div aria-label='confidence for each digit'>" + "".join(rows) + "</div>"
+
+
+def result_strip(probs: np.ndarray | None) -> str:
+    """The compact answer under the canvas on a phone: the digit and the top three confidences.
+
+    A phone stacks the result column under the canvas, out of view while drawing;
+    this strip keeps the answer on the same screen (``phone_layout.css`` shows it
+    below 640 px only). Without a digit yet it holds a hint, at the same height.
+    """
+    if probs is None:
+        return "<div class='ds-strip'><span class='ds-hint'>Draw a digit: the answer shows here.</span></div>"
+    order = np.argsort(-probs)[:3]
+    others = "".join(f"<span class='ds-alt'>{int(d)} · {probs[d]:.0%}</span>" for d in order[1:])
+    return (f"<div class='ds-strip' aria-label='prediction'><span data-testid='prediction' class='ds-digit'>"
+            f"{int(order[0])}</span><span class='ds-top'>{probs[order[0]]:.1%}</span>{others}</div>")
 
 
 def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
@@ -155,6 +172,8 @@ def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> No
 with right:
     result = normalize(rgba, background) if rgba is not None else None
     if result is None or result.image is None:
+        if source == "Draw":
+            strip.markdown(result_strip(None), unsafe_allow_html=True)
         if source == "Draw" or rgba is not None:
             st.info(prompts[result.reason if result is not None else "empty"])
         if source == "Draw":
@@ -165,6 +184,8 @@ with right:
                         "What the model will receive: 28×28, centred like MNIST")
     else:
         probs = predict_proba(model, result.image)[0]
+        if source == "Draw":
+            strip.markdown(result_strip(probs), unsafe_allow_html=True)
         show_prediction(probs, digit_doubt(result.image, probs))
         show_pixels(pixel_preview(result.image, 8), "What the model receives: 28×28, centred like MNIST")
         st.caption(f"Model: {model_label}")

@@ -21,7 +21,7 @@ model, label, problem = active_model()
 if problem:
     st.warning(problem)
 runs = session().runs
-st.info(f"**Active model:** {label}" + (f" · you have {len(runs)} training run(s) this session" if runs else ""))
+st.info(f"**Active model:** {label}" + (f" · you have {len(runs)} training run(s)" if runs else ""))
 
 c1, c2 = st.columns(2)
 c1.page_link("pages/train.py", label="Train a model", icon="🏋️")

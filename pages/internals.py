@@ -36,6 +36,11 @@ CANVAS_NAMES = ("dc-root", "dc-toolbar", "upper-canvas", "aria-pressed", SEND_BU
 #: What it finds in Streamlit's own page: the main area, where canvases are looked for.
 STREAMLIT_PAGE_NAMES = ("stMain",)
 CANVAS_SCRIPT_FILE = Path(__file__).with_name("canvas_fixes.js")
+PHONE_STYLE_FILE = Path(__file__).with_name("phone_layout.css")
+#: What ``phone_layout.css`` finds in Streamlit's page (its ``data-testid`` values).
+PHONE_PAGE_NAMES = ("stElementContainer", "stMainBlockContainer", "stVerticalBlock")
+#: The Draw page's layout for phones (see ``phone_layout.css``): a ``<style>`` for ``st.html``.
+PHONE_STYLE = "<style>\n" + PHONE_STYLE_FILE.read_text(encoding="utf-8") + "</style>"
 #: The Draw page's two fixes to the canvas component (see ``canvas_fixes.js``), run once per
 #: tab; a constant here (not in the page script) so tests can read it without running the page.
 CANVAS_SCRIPT = ("<script>\n" + CANVAS_SCRIPT_FILE.read_text(encoding="utf-8").replace(
@@ -128,15 +133,45 @@ def keep_compiled_functions() -> None:
 
 
 def pages_directory_problem() -> str | None:
-    """What stops :func:`use_app_navigation` from working, or None."""
-    if _internal("streamlit.runtime.pages_manager", "PagesManager.uses_pages_directory") is _GONE:
+    """What stops :func:`start_with_app_navigation` and :func:`use_app_navigation` from working, or None."""
+    init = getattr(_internal("streamlit.runtime.pages_manager", "PagesManager.__init__"), "__code__", None)
+    # The flag must still be a class attribute that a PagesManager sets only while it is None.
+    if _internal("streamlit.runtime.pages_manager", "PagesManager.uses_pages_directory") is _GONE \
+            or init is None or "uses_pages_directory" not in init.co_names:
         return _missing("streamlit", "PagesManager.uses_pages_directory",
+                        "the first visit after a start shows a menu of the files in pages/ for a few seconds, and "
                         "a link straight to /draw or /train may run that page alone, outside app.py's navigation.")
     return None
 
 
+def start_with_app_navigation() -> None:
+    """Before the server starts: make its very first session use ``app.py``'s navigation.
+
+    Streamlit decides once per process, when the first browser session is
+    created, whether the app is a legacy multipage app: it is when a ``pages/``
+    folder lies beside the main script, and then that session runs in the
+    legacy mode, which sends a menu of every file in ``pages/`` (app, draw,
+    home, internals, state, …) before ``app.py`` has even imported its
+    libraries; ``st.navigation`` only switches the mode off once ``app.py``
+    reaches it, seconds later. ``serve.py`` (what ``make run`` starts) calls
+    this before Streamlit's command line, so the decision is made, as "no",
+    before any browser connects. :func:`use_app_navigation` remains the fallback
+    for a server started with a plain ``streamlit run app.py``.
+
+    Works around Streamlit's private ``PagesManager.uses_pages_directory``
+    (checked against Streamlit 1.67.0); logs an error if it is gone.
+    """
+    problem = pages_directory_problem()
+    if problem:
+        _report(problem)
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
 def use_app_navigation() -> None:
-    """Make sure this page runs inside ``app.py``'s ``st.navigation``.
+    """Make sure this page runs inside ``app.py``'s ``st.navigation`` (when the server was not started by ``serve.py``).
 
     Streamlit starts in its legacy multipage mode when a ``pages/`` folder
     exists; in that mode a visitor who lands straight on ``/draw`` or
@@ -227,19 +262,23 @@ def session_alive_check() -> Callable[[], bool] | None:
     return SessionLiveness(Runtime.instance().is_active_session, ctx.session_id)
 
 
-def bundle_problems(package: str, bundles: list[Path], names: tuple[str, ...]) -> list[str]:
-    """Which of ``names`` (what ``canvas_fixes.js`` relies on) a frontend bundle no longer contains.
+CANVAS_FIXES_LOST = ("the Draw page's canvas fixes (toolbar pinned above the canvas, each stroke sent at once, "
+                     "the canvas as wide as a phone's screen) may do nothing.")
+
+
+def bundle_problems(package: str, bundles: list[Path], names: tuple[str, ...],
+                    consequence: str = CANVAS_FIXES_LOST) -> list[str]:
+    """Which of ``names`` (what ``canvas_fixes.js`` or ``phone_layout.css`` relies on) a frontend bundle lacks.
 
     Args:
         package: Whose bundle it is (a key of :data:`CHECKED_AGAINST`), for the messages.
         bundles: The bundle's JavaScript files.
         names: Class names, attributes and titles the script looks for.
+        consequence: What stops working without them, for the messages.
 
     Returns:
         One sentence per missing name (or one for a missing bundle); empty when all are there.
     """
-    consequence = ("the Draw page's canvas fixes (toolbar pinned above the canvas, each stroke sent at once) "
-                   "may do nothing.")
     if not bundles:
         return [_missing(package, "frontend bundle (*.js) to check", consequence)]
     code = "".join(f.read_text(encoding="utf-8", errors="replace") for f in bundles)
@@ -275,6 +314,27 @@ def canvas_script() -> str:
     return CANVAS_SCRIPT
 
 
+@functools.cache
+def phone_problems() -> tuple[str, ...]:
+    """:func:`bundle_problems` of Streamlit's page for the phone layout's names, read once per process."""
+    streamlit = _package_folder("streamlit")
+    found = sorted((streamlit / "static").rglob("index.*.js")) if streamlit else []
+    consequence = ("on a phone, the Draw page's result strip under the canvas may be missing (or show on "
+                   "wide screens too), and the canvas and its answer may not fit on one screen.")
+    return tuple(bundle_problems("streamlit", found, PHONE_PAGE_NAMES, consequence))
+
+
+def phone_style() -> str:
+    """The ``<style>`` of the Draw page's phone layout, for ``st.html`` (a style alone takes no room).
+
+    Relies on Streamlit's ``data-testid`` names of its page's containers
+    (:data:`PHONE_PAGE_NAMES`, checked against Streamlit 1.67.0); logs an error for each that is gone.
+    """
+    for problem in phone_problems():
+        _report(problem)
+    return PHONE_STYLE
+
+
 def check_internals() -> list[str]:
     """Every private internal a workaround here needs that the installed libraries lack.
 
@@ -282,7 +342,7 @@ def check_internals() -> list[str]:
         One sentence per problem; empty when every internal is there.
     """
     checks = (clean_up_problem, pages_directory_problem, liveness_problem)
-    return [problem for check in checks if (problem := check())] + list(canvas_problems())
+    return [problem for check in checks if (problem := check())] + list(canvas_problems()) + list(phone_problems())
 
 
 @functools.cache  # once per process: app.py calls it on every run

@@ -1,8 +1,8 @@
 """Cached models and the model the Draw page uses.
 
 Models loaded from disk are cached with ``st.cache_resource``: one read-only
-copy per process, used only for inference. Models trained in a session live
-in that session's state and are never shared.
+copy per process, used only for inference. A person's trained models are
+never shared: each session holds (or loads from the person's store) its own.
 """
 
 from __future__ import annotations
@@ -58,10 +58,15 @@ def active_model() -> tuple[object | None, str, str | None]:
     data = session()
     problem = None
     if data.active.startswith("run:"):
-        run = run_by_number(int(data.active[4:]))
-        if run is not None:
-            return run.result.model, run.label, None
-        problem = "That training run is no longer available."
+        number = data.active[4:]
+        run = run_by_number(int(number)) if number.isdigit() else None
+        if run is None:
+            problem = "That training run is no longer available."
+        else:
+            try:
+                return run.result.model, run.label, None
+            except ModelLoadError as exc:  # a stored run whose file is unreadable
+                problem = f"Could not use {run.label}: {exc}"
     elif data.active.startswith("saved:"):
         name = data.active[6:]
         try:

@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.config import APP_DEFAULTS, TrainConfig
-from core.jobs import SLOTS, JobState, TrainingJob
-from core.runs import Run, next_number
+from core.jobs import SLOTS, JobState
+from core.registry import Busy
 from core.text import plain
 from pages.internals import session_alive_check, use_app_navigation
-from pages.state import run_by_number, session, show_notice
+from pages.state import SETTINGS_PREF, run_by_number, session, show_notice
 from pages.train_results import show_charts, show_comparison, show_results
 
 use_app_navigation()
@@ -71,8 +71,16 @@ def load_widgets(config: TrainConfig) -> None:
         st.session_state[key] = value
 
 
+def last_settings() -> TrainConfig:
+    """The settings this person last trained with (stored), or the defaults."""
+    stored = data.store.pref(data.owner, SETTINGS_PREF)
+    return TrainConfig.from_strings(stored, base=APP_DEFAULTS)[0] if isinstance(stored, dict) else APP_DEFAULTS
+
+
 if "cfg_loaded" not in st.session_state:
-    url_config, url_problems = settings_from_url()
+    # A link's settings first (it was shared on purpose), else the person's own last ones.
+    from_link = any(k in SHARED_FIELDS for k in st.query_params.to_dict())
+    url_config, url_problems = settings_from_url() if from_link else (last_settings(), [])
     load_widgets(url_config)
     st.session_state["cfg_loaded"] = True
     for message in url_problems:
@@ -118,8 +126,8 @@ def summary_of(arch: str, dropout: float, width: int) -> tuple[str, int]:
     return model_summary(model), int(model.count_params())
 
 
-job: TrainingJob | None = data.job
-busy = job is not None and not job.state.finished
+training = data.training
+busy = training is not None and training.running
 
 # --- the form -------------------------------------------------------------------------
 settings_col, info_col = st.columns([3, 2], gap="large")
@@ -164,8 +172,15 @@ with info_col:
 if submitted and not busy:
     config = current_config()
     st.query_params.from_dict(share_query(config))
-    data.job = TrainingJob(config, is_alive=session_alive_check()).start()
+    data.store.set_pref(data.owner, SETTINGS_PREF, share_query(config))
+    try:
+        st.session_state["watching"] = data.trainings.start(data.owner, config, is_alive=session_alive_check()).key
+    except Busy:
+        st.session_state["last_error"] = "You are already training a model (in another tab?): wait for it to end."
     st.rerun()  # render the page again as busy: Train and Reset disabled, progress shown
+elif busy and st.session_state.get("watching") != training.key:
+    training.watch(session_alive_check())  # a reloaded tab: this session keeps the training alive now
+    st.session_state["watching"] = training.key
 
 
 # --- a run in progress ----------------------------------------------------------------
@@ -177,33 +192,49 @@ LIVE_EVERY = 1.0
 
 
 def collect_finished() -> None:
-    """Move a finished job into this session's runs (once)."""
-    job = data.job
-    if job is None or not job.state.finished:
+    """Say how the person's training ended, once per session (its run is in the store already)."""
+    training = data.training
+    if training is None or training.running or training.key in data.seen:
         return
-    snap = job.snapshot()
-    data.job = None
-    if snap.result is not None and snap.state in (JobState.DONE, JobState.STOPPED):
-        number = next_number(data.runs)
-        data.runs.append(Run(number, snap.result, snap.state.value))
-        st.session_state["results_run"] = number
-        if snap.state is JobState.STOPPED:
-            data.notice = (f"Stopped early after {snap.result.epochs_completed:.2f} of {snap.config.epochs} epochs; "
-                           "the model is kept as trained so far.")
-    elif snap.state is JobState.FAILED:
-        st.session_state["last_error"] = snap.error
-    elif snap.state is JobState.CANCELLED:
+    data.seen.add(training.key)
+    if training.outcome in ("done", "stopped"):
+        st.session_state["results_run"] = training.number
+        run = run_by_number(training.number)
+        if training.outcome == "stopped" and run is not None:
+            data.notice = (f"Stopped early after {run.result.epochs_completed:.2f} of {run.result.config.epochs} "
+                           "epochs; the model is kept as trained so far.")
+    elif training.outcome == "failed":
+        st.session_state["last_error"] = training.error
+    elif training.outcome == "cancelled":
         data.notice = "Training was cancelled before it started."
+
+
+def show_interrupted() -> None:
+    """The person's runs a server restart cut off: what they were, and a way to dismiss them."""
+    cut = [s for s in data.stored if s.state == "interrupted"]
+    if not cut:
+        return
+    described = ", ".join(f"run {s.number} ({s.record.config.get('arch', '?').upper()}, "
+                          f"{s.record.config.get('epochs', '?')} epochs)" for s in cut)
+    st.warning(f"The server restarted while training {described}: that training was cut off and "
+               "its model is lost. Press **Train** to run it again.")
+    if st.button("Dismiss", key="dismiss_interrupted"):
+        for s in cut:
+            data.store.delete_run(data.owner, s.number)
+        st.rerun()
 
 
 @st.fragment(run_every=LIVE_EVERY)
 def live_progress() -> None:
-    job = data.job
-    if job is None:
+    job, training = data.job, data.training
+    if job is None or training is None:  # (ended, and this session has said so)
         return
+    if not training.running:
+        st.rerun(scope="app")
     snap = job.snapshot()
     if snap.state.finished:
-        st.rerun(scope="app")
+        st.progress(1.0, text="Saving the model…")
+        return
     if snap.state is JobState.QUEUED:
         st.info(f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
                 f"({SLOTS.running} training now, up to {SLOTS.limit} at once).")
@@ -226,6 +257,7 @@ def live_progress() -> None:
 
 collect_finished()
 show_notice()  # after collecting, so a notice about the run that just ended shows at once
+show_interrupted()
 if data.job is not None:
     st.subheader("Training")
     live_progress()
@@ -238,19 +270,20 @@ if st.session_state.get("last_error"):
 
 
 # --- results ----------------------------------------------------------------------------
-if data.runs:
+runs = data.runs
+if runs:
     st.divider()
     st.subheader("Results")
-    numbers = [r.number for r in reversed(data.runs)]
+    numbers = [r.number for r in reversed(runs)]
     if st.session_state.get("results_run") not in numbers:
         st.session_state["results_run"] = numbers[0]
     if len(numbers) > 1:
-        labels = {r.number: r.label for r in data.runs}  # (not looked up in session state: AppTest-friendly)
+        labels = {r.number: r.label for r in runs}  # (not looked up in session state: AppTest-friendly)
         st.selectbox("Run", numbers, key="results_run", format_func=labels.get)
     show_results(run_by_number(st.session_state["results_run"]))
-    if len(data.runs) > 1:
+    if len(runs) > 1:
         st.subheader("Your runs compared")
-        show_comparison(data.runs)
+        show_comparison(runs)
 elif not busy:
     st.info("Choose settings and press **Train**. Training runs in the background: you can watch it here, "
             "visit other pages, and come back.")

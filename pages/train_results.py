@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.cards import model_card
 from core.charts import confusion_frame, metric_frame, metric_spec, validation_curves
+from core.model_owners import OWNER_FIELD, NotYours, delete_owned, owned_models, save_problem
 from core.runs import Run, comparison_rows, epoch_updates, history_table
 from core.storage import InvalidModelName, ModelExists, save_new, validate_name
 from pages.state import session
@@ -24,16 +25,18 @@ from pages.widgets import show_pixels
 CARD_SOURCE = "Digit Studio Train page"
 
 
-def show_charts(batches, epochs) -> None:
+def show_charts(batches, epochs, curve: dict | None = None) -> None:
     """The loss and accuracy charts side by side (live while training, and in the results).
 
     Args:
         batches: Batch reports (``BatchUpdate``) in order.
         epochs: Epoch reports (``EpochUpdate``) in order.
+        curve: A stored run's batch curves as charted (per metric), drawn instead of ``batches``.
     """
     c1, c2 = st.columns(2)
-    c1.vega_lite_chart(metric_frame(batches, epochs, "loss"), metric_spec("loss", "Loss"), width="stretch")
-    c2.vega_lite_chart(metric_frame(batches, epochs, "accuracy"), metric_spec("accuracy", "Accuracy"), width="stretch")
+    for where, key, title in ((c1, "loss", "Loss"), (c2, "accuracy", "Accuracy")):
+        frame = metric_frame(batches, epochs, key, curve=curve[key] if curve else None)
+        where.vega_lite_chart(frame, metric_spec(key, title), width="stretch")
 
 
 def confusion_chart(matrix: np.ndarray) -> alt.Chart:
@@ -49,27 +52,59 @@ def confusion_chart(matrix: np.ndarray) -> alt.Chart:
 
 def save_form(run: Run) -> None:
     """The "Save to models/" form: a name, whether to replace, and what became of the save."""
+    data = session()
     with st.form(f"save_{run.number}", border=False):
         name = st.text_input("Name (letters, digits, - and _)", max_chars=64)
-        replace_existing = st.checkbox("Replace a saved model with the same name")
+        replace_existing = st.checkbox("Replace a saved model of mine with the same name")
         if st.form_submit_button("Save"):
             try:
                 name = validate_name(name)
-                save_new(run.result.model, name, model_card(run.result, name, source=CARD_SOURCE),
-                         replace=replace_existing)
+                limit = data.store.limits.saved_models_per_person
+                problem = save_problem(data.owner, name, limit, replace=replace_existing)
+                if problem:
+                    raise PermissionError(problem)
+                card = model_card(run.result, name, source=CARD_SOURCE) | {OWNER_FIELD: data.owner}
+                save_new(run.result.model, name, card, replace=replace_existing)
                 st.success(f"Saved as models/{name}.keras — pick it on the Draw page.")
+            except PermissionError as exc:
+                st.error(str(exc))
             except InvalidModelName as exc:
                 st.error(str(exc))
             except ModelExists as exc:
                 st.error(f"{exc} Tick “Replace” or choose another name.")
             except OSError as exc:
                 st.error(f"Could not save the model: {exc}. Nothing was overwritten.")
+    show_own_models()
+
+
+def show_own_models() -> None:
+    """The models this person saved, each with a button that deletes it."""
+    data = session()
+    mine = owned_models(data.owner)
+    if not mine:
+        return
+    st.caption(f"Your saved models ({len(mine)} of {data.store.limits.saved_models_per_person}):")
+    for model in mine:
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.markdown(f"`{model.name}`")
+        if right.button("🗑", key=f"delete_saved_{model.name}", help=f"Delete {model.name} from models/"):
+            try:
+                delete_owned(data.owner, model.name)
+                if data.active == f"saved:{model.name}":
+                    data.active = "default"
+                st.rerun()
+            except (NotYours, OSError) as exc:
+                st.error(str(exc))
 
 
 def show_results(run: Run) -> None:
-    """One finished run: its scores, what to do with the model, its charts, mistakes and history."""
+    """One finished run: its scores, what to do with the model, its charts, mistakes and history.
+
+    Args:
+        run: A run whose result is a stored one (``core.run_records.SavedResult``): a run looks the
+            same just after training, after a reload and after a restart.
+    """
     from core.data import load_mnist
-    from core.metrics import confusion_matrix, mistakes
     from core.preprocess import pixel_preview
 
     r = run.result
@@ -92,15 +127,14 @@ def show_results(run: Run) -> None:
     with a3.popover("💾 Save to models/", width="stretch"):
         save_form(run)
 
-    show_charts(r.batch_history, epoch_updates(r))
-    (_, _), (x_test, y_test) = load_mnist()
-    if r.test_probabilities is not None:
+    show_charts(r.batch_history, epoch_updates(r), curve=r.curve)
+    (_, _), (x_test, _) = load_mnist()
+    if r.confusion is not None:
         c1, c2 = st.columns([1, 1], gap="large")
-        predicted = r.test_probabilities.argmax(1)
-        c1.altair_chart(confusion_chart(confusion_matrix(y_test, predicted)), width="stretch")
+        c1.altair_chart(confusion_chart(r.confusion), width="stretch")
         with c2:
-            wrong = mistakes(r.test_probabilities, y_test, limit=24)
-            st.markdown(f"**Misclassified test digits** — {int((predicted != y_test).sum())} of {len(y_test):,}, "
+            wrong = r.mistakes
+            st.markdown(f"**Misclassified test digits** — {r.misclassified} of {int(r.confusion.sum()):,}, "
                         "most confident mistakes first")
             if wrong:
                 show_pixels([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],

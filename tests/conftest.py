@@ -6,7 +6,10 @@ need it. Module-specific helpers stay in their own test files.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +17,12 @@ import pytest
 
 # Silence TensorFlow's C++ start-up chatter in test output (no effect on behaviour).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The app's store (people's runs, their models, the identity secret) goes to a folder of this test
+# session, never to the project's data/ folder; it is removed when the session ends.
+if not os.environ.get("DIGIT_STUDIO_DATA"):
+    os.environ["DIGIT_STUDIO_DATA"] = tempfile.mkdtemp(prefix="digit-studio-test-data-")
+    atexit.register(shutil.rmtree, os.environ["DIGIT_STUDIO_DATA"], True)
 
 
 @pytest.fixture(scope="session")

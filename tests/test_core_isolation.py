@@ -95,3 +95,17 @@ def test_only_tests_import_from_tests(folder: str) -> None:
 def test_the_app_never_imports_support() -> None:
     files = [ROOT / "app.py", *sorted((ROOT / "core").rglob("*.py")), *sorted((ROOT / "pages").rglob("*.py"))]
     assert [str(p.relative_to(ROOT)) for p in files if {"support", "bench"} & _imported_modules(p)] == []
+
+
+def test_the_store_and_identity_do_not_import_tensorflow():
+    """Every page reads a person's runs on every script run: that must not load a model library."""
+    code = (
+        "import json, sys\n"
+        "import core.identity, core.store, core.store_limits, core.store_records, core.atomic, core.registry\n"
+        "import core.run_records\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
+        "print(json.dumps(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

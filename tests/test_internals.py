@@ -211,3 +211,54 @@ def test_log_internal_problems_logs_each_problem_once(monkeypatch, fresh_log) ->
     internals.log_internal_problems.__wrapped__()
     lines = logged(fresh_log).splitlines()
     assert len(lines) == 2 and lines[0].endswith("streamlit 9.0 has no X") and lines[1].endswith("streamlit 9.0 has no Y")
+
+
+# --- The server starts with app.py's navigation; the phone layout's names ----------------------------------------
+
+def test_start_with_app_navigation_decides_before_the_first_session(monkeypatch, tmp_path: Path) -> None:
+    """A PagesManager made after it (the first session's) no longer looks for a pages/ folder."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    (tmp_path / "pages").mkdir()
+    main = tmp_path / "app.py"
+    main.write_text("")
+    internals.start_with_app_navigation()
+    PagesManager(str(main))
+    assert PagesManager.uses_pages_directory is False
+
+
+def test_without_it_the_first_session_would_use_the_legacy_pages_mode(monkeypatch, tmp_path: Path) -> None:
+    """What the workaround is for (if Streamlit stops doing this, the workaround can go)."""
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    (tmp_path / "pages").mkdir()
+    main = tmp_path / "app.py"
+    main.write_text("")
+    PagesManager(str(main))
+    assert PagesManager.uses_pages_directory is True
+
+
+def test_start_with_app_navigation_logs_an_error_when_the_flag_is_no_longer_read(monkeypatch, fresh_log) -> None:
+    def init(self, main_script_path, script_cache=None, **kwargs) -> None:  # decides some other way
+        self._main_script_path = main_script_path
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    internals.start_with_app_navigation()
+    assert "PagesManager.uses_pages_directory" in logged(fresh_log) and "menu of the files in pages/" in logged(fresh_log)
+
+
+def test_serve_starts_streamlits_command_line_on_app_py_after_deciding(monkeypatch) -> None:
+    import serve
+    from streamlit.web import cli
+
+    seen = {}
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
+    monkeypatch.setattr(cli, "main", lambda args, prog_name: seen.update(args=args, flag=PagesManager.uses_pages_directory))
+    serve.main(["--server.port", "1234"], warm=False)
+    assert seen == {"args": ["run", str(serve.APP), "--server.port", "1234"], "flag": False}
+    assert serve.APP.name == "app.py" and serve.APP.is_file()
+
+
+def test_the_phone_layout_names_only_checked_testids_and_streamlit_has_them() -> None:
+    css = internals.PHONE_STYLE_FILE.read_text(encoding="utf-8")
+    assert sorted(set(re.findall(r'data-testid="(\w+)"', css))) == sorted(internals.PHONE_PAGE_NAMES)
+    assert internals.phone_problems() == ()
+    assert internals.PHONE_STYLE.startswith("<style>") and "@media (max-width: 640px)" in internals.PHONE_STYLE

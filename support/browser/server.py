@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,7 +26,7 @@ def free_port() -> int:
 
 
 class AppServer:
-    """``streamlit run app.py`` as a subprocess on 127.0.0.1.
+    """The app's server (``python serve.py``, as ``make run`` starts it) as a subprocess on 127.0.0.1.
 
     Use as a context manager, or call :meth:`start` / :meth:`stop`. The server
     runs in its own process group so that :meth:`stop` ends it and any
@@ -34,7 +35,10 @@ class AppServer:
     Args:
         port: Port to listen on (default: a free one).
         env: Extra environment variables (MNIST_DIR is passed through from the
-            current environment anyway, when set).
+            current environment anyway, when set). Without ``DIGIT_STUDIO_DATA``
+            the server gets a fresh data folder of its own, deleted by :meth:`stop`
+            (a server started again then starts empty); pass one to keep the store
+            across servers (a restart).
         log_path: Where the server's stdout/stderr go (default: a temporary
             file, deleted by :meth:`stop`; read it with :meth:`log_tail`).
         python: Interpreter (default: the project's .venv, else this one).
@@ -50,6 +54,11 @@ class AppServer:
         self.env.update(env or {})
         self.env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         self.env.setdefault("PYTHONUNBUFFERED", "1")
+        self._temp_data: str | None = None
+        if not (env or {}).get("DIGIT_STUDIO_DATA"):
+            self._temp_data = tempfile.mkdtemp(prefix=f"digit-studio-data-{self.port}-")
+            self.env["DIGIT_STUDIO_DATA"] = self._temp_data
+        self.data_dir = Path(self.env["DIGIT_STUDIO_DATA"])
         self._temp_log = log_path is None
         if log_path is None:
             fd, name = tempfile.mkstemp(prefix=f"digit-studio-{self.port}-", suffix=".log")
@@ -79,7 +88,7 @@ class AppServer:
         """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        cmd = [self.python, "-m", "streamlit", "run", "app.py",
+        cmd = [self.python, "serve.py",
                "--server.port", str(self.port), "--server.headless", "true",
                "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log,
@@ -139,6 +148,8 @@ class AppServer:
             self._log = None
         if self._temp_log:
             self.log_path.unlink(missing_ok=True)
+        if self._temp_data is not None:  # a folder it made itself: nobody else will read it
+            shutil.rmtree(self._temp_data, ignore_errors=True)
 
     def __enter__(self) -> AppServer:
         return self.start()
