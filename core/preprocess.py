@@ -1,14 +1,15 @@
 """Turn a drawing (canvas RGBA, photo or scan) into a 28×28 MNIST-style digit.
 
 MNIST digits were size-normalised to fit a 20×20 box (aspect ratio kept,
-anti-aliased), their pen strokes about 2.3 px wide in that box, and then placed in a 28×28 field so that their centre of mass
+anti-aliased) and then placed in a 28×28 field so that their centre of mass
 sits at the centre. Measured on the training set, the centre of mass is at
-pixel (14.0, 14.0) with a spread of ±0.3 px, and the longer side of the ink is
-20 px. :func:`canvas_to_mnist` does the same to a canvas drawing, and first
-redraws strokes far thicker or thinner than MNIST's for the digit's size at
-MNIST's width (:mod:`core.stroke`); a model trained on MNIST then sees drawings
-the way it saw its training data, wherever, however large and with whatever
-brush the person drew.
+pixel (14.0, 14.0) with a spread of ±0.3 px, the longer side of the ink is
+20 px, and the pen strokes are 1.5-4.1 px wide in that box (2.3 px median).
+:func:`canvas_to_mnist` does the same to a canvas drawing, and first redraws
+strokes far bolder or finer than that for the digit's size at an MNIST width
+(:mod:`core.stroke`); a model trained on MNIST then sees drawings the way it
+saw its training data, wherever, however large and with whatever brush the
+person drew.
 
 :func:`normalize` returns every intermediate step, for the Draw page's
 "How the app sees it" panel; :func:`naive_resize` is the approach it is
@@ -62,7 +63,7 @@ class Normalization:
         bbox: ``(top, left, bottom, right)`` of the ink (exclusive ends), or ``None``.
         crop: The ink cropped to ``bbox``.
         stroke: The stroke-width step (:class:`core.stroke.Stroke`): the crop
-            with its strokes brought to MNIST's width, or ``None`` when the
+            with its strokes brought to an MNIST width, or ``None`` when the
             step was switched off.
         fitted: The stroke step's image (or the crop) scaled so its longer
             side is 20 px (aspect kept).
@@ -220,7 +221,7 @@ def normalize(image: np.ndarray, background: Background = "auto", stroke: bool =
     Args:
         image: (H, W, 4) RGBA canvas image of any size (RGB or grey also work).
         background: Background style; ``"auto"`` detects it (see :func:`extract_ink`).
-        stroke: Bring the strokes to MNIST's width for the digit's size
+        stroke: Bring the strokes to an MNIST width for the digit's size
             (:func:`core.stroke.normalize_stroke`) before fitting.
 
     Returns:
@@ -249,7 +250,7 @@ def canvas_to_mnist(rgba: np.ndarray, background: Background = "auto", stroke: b
 
     Finds the background (opaque dark with light ink, opaque light with dark
     ink, or transparent with the ink in alpha), crops to the ink, brings the
-    strokes to MNIST's width for the digit's size, scales the longer side to
+    strokes to an MNIST width for the digit's size, scales the longer side to
     20 px with anti-aliasing, centres it in 28×28 and shifts it so the centre
     of mass is at the centre.
 

@@ -129,7 +129,7 @@ def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> No
     stroke = result.stroke
     if stroke is not None:
         show_pixels(np.clip(stroke.image, 0, 1), where=cols[2], width="stretch", caption=(
-            f"3. strokes {stroke.before:.1f} → {stroke.after:.1f} px wide in 20, like MNIST's" if stroke.changed
+            f"3. strokes {stroke.before:.1f} → {stroke.after:.1f} px wide in 20, as in MNIST" if stroke.changed
             else f"3. strokes {stroke.before:.1f} px wide in 20: like MNIST's, kept"))
     show_pixels(pixel_preview(result.fitted, 6), f"4. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
                 where=cols[3])

@@ -343,7 +343,7 @@ def test_draw_steps_show_the_stroke_width_step() -> None:
     assert_ok(at)
     captions = [i.caption for e in at.get("image") for i in e.proto.imgs]
     step = [c for c in captions if c.startswith("3. strokes")]
-    assert len(step) == 1 and "→ 2.3 px wide in 20" in step[0], captions
+    assert len(step) == 1 and "→ 3.3 px wide in 20" in step[0], captions
     assert any(c.startswith("4. fitted into 20×20") for c in captions)
 
 

@@ -1,4 +1,4 @@
-"""Tests for core.stroke: a drawing's strokes brought to MNIST's width for its size."""
+"""Tests for core.stroke: a drawing's strokes brought to an MNIST width for its size."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from bench.handwriting import digit_strokes, place_strokes, render_strokes
 from core.preprocess import FIELD, canvas_to_mnist, normalize
 from core.stroke import (
-    MNIST_STROKE,
     MNIST_STROKE_RANGE,
+    STROKE_TARGET,
     WORK,
     Stroke,
     distance_to,
@@ -127,18 +127,18 @@ def test_hairline_and_wide_brush_on_a_large_digit(digit):
 
 
 @pytest.mark.parametrize(("height", "brush"), [(200, 2), (240, 1), (80, 24), (150, 3)])
-def test_strokes_reach_mnist_width(height, brush):
+def test_strokes_reach_the_target_width(height, brush):
     step = normalize(_digit(4, height, brush)).stroke
     assert isinstance(step, Stroke) and step.changed
     assert not MNIST_STROKE_RANGE[0] <= step.before <= MNIST_STROKE_RANGE[1]
-    assert step.after == pytest.approx(MNIST_STROKE, abs=0.5)
+    assert step.after == pytest.approx(STROKE_TARGET, abs=0.5)
     assert max(step.image.shape) <= WORK + 2 * 24  # redrawn on the small working copy
 
 
 def test_strokes_that_fill_the_digit_are_thinned_as_far_as_they_go():
     """Brush half the digit's height: the strokes run together; thinning stops before one vanishes."""
     step = normalize(_digit(4, 60, 30)).stroke
-    assert step.changed and step.before > 6 and MNIST_STROKE - 0.5 < step.after < 0.8 * step.before
+    assert step.changed and step.before > 6 and STROKE_TARGET - 0.5 < step.after < 0.8 * step.before
 
 
 def test_hairline_is_kept_and_thickened():
