@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -332,6 +333,8 @@ def test_draw_steps_show_the_stroke_width_step() -> None:
     """A digit drawn with a brush far too wide for its size: the steps say its strokes were thinned."""
     from PIL import Image, ImageDraw
 
+    from core.stroke import STROKE_TARGET
+
     image = Image.new("RGB", (200, 200), (235, 232, 225))
     ImageDraw.Draw(image).line([(100, 40), (100, 160)], fill=(20, 20, 30), width=40)
     buffer = io.BytesIO()
@@ -343,7 +346,9 @@ def test_draw_steps_show_the_stroke_width_step() -> None:
     assert_ok(at)
     captions = [i.caption for e in at.get("image") for i in e.proto.imgs]
     step = [c for c in captions if c.startswith("3. strokes")]
-    assert len(step) == 1 and "→ 3.3 px wide in 20" in step[0], captions
+    assert len(step) == 1, captions
+    before, after = (float(w) for w in re.findall(r"(\d+\.\d) (?:→|px)", step[0]))
+    assert before > 5 and after == pytest.approx(STROKE_TARGET, abs=0.3), step
     assert any(c.startswith("4. fitted into 20×20") for c in captions)
 
 
