@@ -62,7 +62,7 @@ STROKE_TARGET = 3.29
 WORK = 64
 _BOX = 20  # MNIST's box, the scale the widths above are measured in
 _INK = 0.2  # ink that counts as drawn when boxing the digit (as core.preprocess does)
-_HALVINGS = 32  # the outline-shift search stops within 1/32 of its first guess
+_PRECISION = 1 / 32  # the outline-shift search stops within this fraction of its first guess
 _LOST = 1.5  # box shrinking more than the thinning by this (work px) means a stroke vanished
 _PROGRESS = 0.5  # short of the target, thinning must have gone at least half the way
 _MIN_WIDTH = 1.0  # the thinnest strokes thinning leaves, in pixels of the 20 px box
@@ -74,7 +74,7 @@ class Stroke:
 
     Attributes:
         image: The drawing redrawn at the target width, cropped to its ink
-            (at most :data:`WORK` px on the longer side), or the input crop
+            (about :data:`WORK` px on the longer side), or the input crop
             itself when no change was needed.
         before: The drawing's stroke width (:func:`stroke_width`), in pixels
             of the 20 px box the digit is fitted into.
@@ -293,7 +293,7 @@ def _search(outline: Outline, guess: float, width: float, target: float) -> tupl
             done, done_gap, euler = shift, left, now
             continue
         low, high, reached = done, shift, left is not None
-        while abs(high - low) > abs(guess) / _HALVINGS:
+        while abs(high - low) > abs(guess) * _PRECISION:
             middle = (low + high) / 2
             left, now = gap(middle, euler)
             if left is not None and left > 0:
