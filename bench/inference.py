@@ -3,7 +3,7 @@
 Measures, on 280×280 canvases drawn by :mod:`support.handwriting`, with the
 bundled model:
 
-* ``canvas_to_mnist`` alone,
+* ``canvas_to_mnist`` alone, and without its stroke-width step,
 * ``canvas_to_mnist`` + ``predict_proba`` (what the page does per stroke),
 * ``canvas_to_mnist`` + ``model.predict`` (the tutorial way), in the same run,
 
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         model.predict(image[None], verbose=0)
 
     pre = _timed(canvas_to_mnist, canvases)
+    plain = _timed(lambda rgba: canvas_to_mnist(rgba, stroke=False), canvases)
     fast = _timed(lambda rgba: predict_proba(model, canvas_to_mnist(rgba)), canvases)
     slow = _timed(lambda rgba: model.predict(canvas_to_mnist(rgba)[None], verbose=0), canvases[:args.predict_calls])
 
@@ -66,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"model={args.model}  load+warm-up={load_ms:.0f} ms  cpu_threads={os.cpu_count()}  "
           f"gpu={bool(tf.config.list_physical_devices('GPU'))}")
     line("canvas_to_mnist (280x280)", pre)
+    line("canvas_to_mnist without the stroke step", plain)
     line("canvas_to_mnist + predict_proba", fast)
     line("canvas_to_mnist + model.predict", slow)
     print(f"inference_p50_ms={np.percentile(fast, 50):.2f}")

@@ -148,13 +148,18 @@ def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
 
 def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> None:
     """The stages of canvas_to_mnist, and the naive resize for comparison."""
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].image(rgba, caption="1. your drawing", width="stretch")
     show_pixels(np.clip(result.crop, 0, 1), "2. cropped to the ink", where=cols[1], width="stretch")
-    show_pixels(pixel_preview(result.fitted, 6), f"3. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
-                where=cols[2])
-    show_pixels(pixel_preview(result.boxed, 4), "4. centred by box in 28×28", where=cols[3])
-    st.caption("5. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
+    stroke = result.stroke
+    if stroke is not None:
+        show_pixels(np.clip(stroke.image, 0, 1), where=cols[2], width="stretch", caption=(
+            f"3. strokes {stroke.before:.1f} → {stroke.after:.1f} px wide in 20, as in MNIST" if stroke.changed
+            else f"3. strokes {stroke.before:.1f} px wide in 20: like MNIST's, kept"))
+    show_pixels(pixel_preview(result.fitted, 6), f"4. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
+                where=cols[3])
+    show_pixels(pixel_preview(result.boxed, 4), "5. centred by box in 28×28", where=cols[4])
+    st.caption("6. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
                "exactly as MNIST's digits were — that is the image on the right.")
     if st.toggle("Compare with a naive resize of the whole canvas", key="compare_naive"):
         naive = naive_resize(rgba, background)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -326,6 +327,29 @@ def test_draw_page_classifies_an_uploaded_photo_and_refuses_a_bad_file() -> None
     assert_ok(at)
     assert "not an image Digit Studio can read" in joined(at.error)
     assert not [m for m in at.markdown if "data-testid='prediction'" in m.value]
+
+
+def test_draw_steps_show_the_stroke_width_step() -> None:
+    """A digit drawn with a brush far too wide for its size: the steps say its strokes were thinned."""
+    from PIL import Image, ImageDraw
+
+    from core.stroke import STROKE_TARGET
+
+    image = Image.new("RGB", (200, 200), (235, 232, 225))
+    ImageDraw.Draw(image).line([(100, 40), (100, 160)], fill=(20, 20, 30), width=40)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    at = open_page(new_app(), "draw")
+    at.radio[0].set_value("Upload a photo").run()
+    at.file_uploader[0].set_value(("thick.png", buffer.getvalue(), "image/png")).run()
+    at.toggle(key="show_steps").set_value(True).run()
+    assert_ok(at)
+    captions = [i.caption for e in at.get("image") for i in e.proto.imgs]
+    step = [c for c in captions if c.startswith("3. strokes")]
+    assert len(step) == 1, captions
+    before, after = (float(w) for w in re.findall(r"(\d+\.\d) (?:→|px)", step[0]))
+    assert before > 5 and after == pytest.approx(STROKE_TARGET, abs=0.3), step
+    assert any(c.startswith("4. fitted into 20×20") for c in captions)
 
 
 # --- 2. a tiny training run through the UI ------------------------------------------------
