@@ -8,6 +8,7 @@ picture is one small lossless PNG rather than dozens of tiny ones.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 import zlib
@@ -26,8 +27,8 @@ NEGATIVE = np.array([60, 140, 255], np.float32)  #: blue: pushing down
 def grey(values: np.ndarray, low: float, high: float) -> np.ndarray:
     """``values`` scaled from [low, high] to grey RGB ``uint8`` (brighter = larger)."""
     span = high - low if high > low else 1.0
-    level = np.clip((np.asarray(values, np.float32) - low) / span, 0.0, 1.0)
-    return np.repeat((level * 255.0 + 0.5).astype(np.uint8)[..., None], 3, axis=-1)
+    level = np.clip((np.asarray(values, np.float32) - low) * (255.0 / span) + 0.5, 0.0, 255.0).astype(np.uint8)
+    return _GREYS[level]
 
 
 def diverging(values: np.ndarray, limit: float) -> np.ndarray:
@@ -37,25 +38,38 @@ def diverging(values: np.ndarray, limit: float) -> np.ndarray:
     return (rgb + 0.5).astype(np.uint8)
 
 
+_GREYS = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)  #: level -> grey RGB
+
+
 def _enlarge(image: np.ndarray, scale: int) -> np.ndarray:
     return image.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else image
 
 
-def _enlarge_all(cells: np.ndarray, scale: int) -> np.ndarray:
-    return cells.repeat(scale, axis=1).repeat(scale, axis=2) if scale > 1 else cells
+@functools.lru_cache(maxsize=64)
+def _layout(n: int, h: int, w: int, scale: int, columns: int) -> np.ndarray:
+    """For each pixel of a grid of ``n`` (h, w) cells enlarged ``scale``×, the index of its value.
 
-
-def _grid(cells: np.ndarray, columns: int) -> np.ndarray:
-    """(N, h, w, 3) cells side by side, ``columns`` to a row, with a one-pixel line around each."""
-    n, h, w, _ = cells.shape
+    Values are numbered cell by cell, row by row (``n·h·w`` of them); ``n·h·w``
+    itself stands for the one-pixel lines around the cells. Made once per
+    layout: a picture is then a single gather, however many cells it has.
+    """
     columns = max(1, min(columns, n))
     rows = math.ceil(n / columns)
-    out = np.empty((rows * (h + 1) + 1, columns * (w + 1) + 1, 3), np.uint8)
-    out[:] = GRID_LINE
+    ch, cw = h * scale, w * scale
+    out = np.full((rows * (ch + 1) + 1, columns * (cw + 1) + 1), n * h * w, np.int32)
+    inside = (np.arange(ch)[:, None] // scale) * w + np.arange(cw)[None, :] // scale
     for i in range(n):
         r, c = divmod(i, columns)
-        out[1 + r * (h + 1):(r + 1) * (h + 1), 1 + c * (w + 1):(c + 1) * (w + 1)] = cells[i]
+        out[1 + r * (ch + 1):(r + 1) * (ch + 1), 1 + c * (cw + 1):(c + 1) * (cw + 1)] = i * h * w + inside
+    out.flags.writeable = False
     return out
+
+
+def _grid(colours: np.ndarray, columns: int, scale: int) -> np.ndarray:
+    """(N, h, w, 3) coloured cells enlarged ``scale``× side by side, ``columns`` to a row, with lines between."""
+    n, h, w, _ = colours.shape
+    palette = np.concatenate([colours.reshape(-1, 3), GRID_LINE[None]])
+    return np.take(palette, _layout(n, h, w, scale, columns), axis=0)
 
 
 def _scale_for(side: int, cell: int) -> int:
@@ -80,9 +94,8 @@ def map_grid(maps: np.ndarray, columns: int = 16, cell: int = 44) -> np.ndarray:
     """
     maps = np.asarray(maps, np.float32)
     low = min(0.0, float(maps.min()))
-    cells = grey(np.moveaxis(maps, -1, 0), low, float(maps.max()))
-    cells = _enlarge_all(cells, _scale_for(max(maps.shape[:2]), cell))
-    return _grid(cells, columns)
+    colours = grey(np.moveaxis(maps, -1, 0), low, float(maps.max()))
+    return _grid(colours, columns, _scale_for(max(maps.shape[:2]), cell))
 
 
 def unit_strip(values: np.ndarray, columns: int = 32, cell: int = 14) -> np.ndarray:
@@ -98,9 +111,7 @@ def unit_strip(values: np.ndarray, columns: int = 32, cell: int = 14) -> np.ndar
     """
     values = np.asarray(values, np.float32).reshape(-1)
     low = min(0.0, float(values.min()))
-    cells = np.broadcast_to(grey(values, low, float(values.max()))[:, None, None, :],
-                            (len(values), cell, cell, 3))
-    return _grid(np.ascontiguousarray(cells), columns)
+    return _grid(grey(values, low, float(values.max())).reshape(-1, 1, 1, 3), columns, cell)
 
 
 def kernel_images(kernel: np.ndarray) -> np.ndarray | None:
@@ -137,8 +148,7 @@ def weight_grid(images: np.ndarray, columns: int = 16, cell: int = 44, limit: fl
     """
     images = np.asarray(images, np.float32)
     limit = float(np.abs(images).max()) if limit is None else limit
-    cells = _enlarge_all(diverging(images, limit), _scale_for(max(images.shape[1:]), cell))
-    return _grid(cells, columns)
+    return _grid(diverging(images, limit), columns, _scale_for(max(images.shape[1:]), cell))
 
 
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, scale: int = 8, limit: float | None = None) -> np.ndarray:
