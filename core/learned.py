@@ -98,7 +98,7 @@ def first_layer_pictures(model: keras.Model, after_epoch1: np.ndarray | None = N
     if layer is None or kernel is None or images is None:
         return None
     is_conv = kernel.ndim == 4
-    columns, cell = (8, 40) if is_conv else (16, 28)
+    columns, cell = 8, 28  # 8 cells of ~28 pixels: under 240 pixels wide, never shrunk in a quarter of the page
     early = kernel_images(after_epoch1) if after_epoch1 is not None and after_epoch1.shape == kernel.shape else None
     limit = float(np.abs(images).max() if early is None else max(np.abs(images).max(), np.abs(early).max()))
     pictures = FirstLayerPictures(layer.name, is_conv, len(images), images.shape[1:],
