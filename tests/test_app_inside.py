@@ -16,8 +16,18 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.test_app_pages import MODELS, assert_ok, data_of, digit_png, joined, model_picker, needs_mnist, new_app, \
-    open_page, texts
+from tests.test_app_pages import (
+    MODELS,
+    assert_ok,
+    data_of,
+    digit_png,
+    joined,
+    model_picker,
+    needs_mnist,
+    new_app,
+    open_page,
+    texts,
+)
 
 INSIDE = "show_inside"
 
