@@ -202,9 +202,10 @@ class _Explainer:
             grad = tape.gradient(target, rows)
             return [s[:1] for s in shown], grad * rows
 
-        self.forward = tf.function(forward, input_signature=[image], jit_compile=True)
-        self.gradients = tf.function(gradients, input_signature=[image, tf.TensorSpec([None], tf.int32)],
-                                     jit_compile=True)
+        # Not XLA-compiled: that would cost every new model (each session's run) seconds of CPU
+        # at its first view, for no gain per stroke (python -m bench.explain).
+        self.forward = tf.function(forward, input_signature=[image])
+        self.gradients = tf.function(gradients, input_signature=[image, tf.TensorSpec([None], tf.int32)])
 
     @staticmethod
     def _whole_model(model: keras.Model) -> Body:

@@ -1,7 +1,8 @@
 """Pictures of a network's insides: activation maps in grids, unit strips, weights, saliency overlays.
 
 Plain NumPy (no TensorFlow at import): :mod:`core.explain` computes the
-numbers, this module turns them into RGB ``uint8`` images that a page shows
+numbers, this module turns them into ``uint8`` images (grey for activations,
+RGB where colour carries a sign) that a page shows
 pixel for pixel (enlarged by repeating pixels, never smoothed), so each
 picture is one small lossless PNG rather than dozens of tiny ones.
 """
@@ -20,15 +21,16 @@ __all__ = ["diverging", "grey", "kernel_images", "map_grid", "png_bytes", "salie
 
 #: Colour of the lines between the cells of a grid (dark blue-grey, apart from both black and white cells).
 GRID_LINE = np.array([70, 80, 100], np.uint8)
+GRID_LINE_GREY = np.uint8(70)  #: the same lines in grey pictures
 POSITIVE = np.array([255, 75, 75], np.float32)  #: red: a weight or pixel pushing up
 NEGATIVE = np.array([60, 140, 255], np.float32)  #: blue: pushing down
 
 
 def grey(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    """``values`` scaled from [low, high] to grey RGB ``uint8`` (brighter = larger)."""
+    """``values`` scaled from [low, high] to grey levels, ``uint8`` (brighter = larger)."""
     span = high - low if high > low else 1.0
     level = np.clip((np.asarray(values, np.float32) - low) * (255.0 / span) + 0.5, 0.0, 255.0).astype(np.uint8)
-    return _GREYS[level]
+    return level
 
 
 def diverging(values: np.ndarray, limit: float) -> np.ndarray:
@@ -36,9 +38,6 @@ def diverging(values: np.ndarray, limit: float) -> np.ndarray:
     v = np.clip(np.asarray(values, np.float32) / (limit if limit > 0 else 1.0), -1.0, 1.0)[..., None]
     rgb = np.where(v > 0, v * POSITIVE, -v * NEGATIVE)
     return (rgb + 0.5).astype(np.uint8)
-
-
-_GREYS = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)  #: level -> grey RGB
 
 
 def _enlarge(image: np.ndarray, scale: int) -> np.ndarray:
@@ -66,9 +65,10 @@ def _layout(n: int, h: int, w: int, scale: int, columns: int) -> np.ndarray:
 
 
 def _grid(colours: np.ndarray, columns: int, scale: int) -> np.ndarray:
-    """(N, h, w, 3) coloured cells enlarged ``scale``× side by side, ``columns`` to a row, with lines between."""
-    n, h, w, _ = colours.shape
-    palette = np.concatenate([colours.reshape(-1, 3), GRID_LINE[None]])
+    """(N, h, w) grey or (N, h, w, 3) RGB cells enlarged ``scale``× side by side, ``columns`` to a row, lines between."""
+    n, h, w = colours.shape[:3]
+    line = GRID_LINE if colours.ndim == 4 else GRID_LINE_GREY
+    palette = np.concatenate([colours.reshape(n * h * w, *colours.shape[3:]), np.reshape(line, (1, *colours.shape[3:]))])
     return np.take(palette, _layout(n, h, w, scale, columns), axis=0)
 
 
@@ -90,7 +90,7 @@ def map_grid(maps: np.ndarray, columns: int = 16, cell: int = 44) -> np.ndarray:
         cell: Rough cell size in pixels (maps are enlarged by a whole factor).
 
     Returns:
-        RGB ``uint8`` image.
+        (H, W) grey ``uint8`` image (grey, not RGB: a third of the bytes to send).
     """
     maps = np.asarray(maps, np.float32)
     low = min(0.0, float(maps.min()))
@@ -107,11 +107,11 @@ def unit_strip(values: np.ndarray, columns: int = 32, cell: int = 14) -> np.ndar
         cell: Square size in pixels.
 
     Returns:
-        RGB ``uint8`` image.
+        (H, W) grey ``uint8`` image.
     """
     values = np.asarray(values, np.float32).reshape(-1)
     low = min(0.0, float(values.min()))
-    return _grid(grey(values, low, float(values.max())).reshape(-1, 1, 1, 3), columns, cell)
+    return _grid(grey(values, low, float(values.max())).reshape(-1, 1, 1), columns, cell)
 
 
 def kernel_images(kernel: np.ndarray) -> np.ndarray | None:
@@ -177,7 +177,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png_bytes(picture: np.ndarray) -> bytes:
-    """An RGB ``uint8`` picture as a lossless PNG file, written fast.
+    """A grey or RGB ``uint8`` picture as a lossless PNG file, written fast.
 
     Pillow tries every PNG row filter to save bytes, which costs several
     milliseconds per picture; these pictures are big flat areas that the
@@ -185,17 +185,18 @@ def png_bytes(picture: np.ndarray) -> bytes:
     per stroke. Pass the bytes to ``st.image``, which then sends them as they are.
 
     Args:
-        picture: (H, W, 3) ``uint8``.
+        picture: (H, W) grey or (H, W, 3) RGB ``uint8``.
 
     Returns:
         The PNG file's bytes.
     """
     picture = np.ascontiguousarray(picture, np.uint8)
-    if picture.ndim != 3 or picture.shape[2] != 3:
-        raise ValueError(f"expected an (H, W, 3) picture, got shape {picture.shape}")
-    h, w, _ = picture.shape
-    rows = np.zeros((h, 1 + 3 * w), np.uint8)  # each row starts with its filter type, 0 = none
+    if not (picture.ndim == 2 or picture.ndim == 3 and picture.shape[2] == 3):
+        raise ValueError(f"expected an (H, W) grey or (H, W, 3) RGB picture, got shape {picture.shape}")
+    h, w = picture.shape[:2]
+    channels = 1 if picture.ndim == 2 else 3
+    rows = np.zeros((h, 1 + channels * w), np.uint8)  # each row starts with its filter type, 0 = none
     rows[:, 1:] = picture.reshape(h, -1)
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bits per channel, RGB, no interlacing
+    header = struct.pack(">IIBBBBB", w, h, 8, 0 if channels == 1 else 2, 0, 0, 0)  # 8 bits, grey or RGB, no interlace
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
             + _chunk(b"IEND", b""))

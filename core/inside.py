@@ -31,7 +31,7 @@ class LayerPicture:
     Attributes:
         name: The layer's name in the model.
         shape: Its activations' shape for one image: (H, W, filters) or (units,).
-        picture: RGB ``uint8``: a grid of maps (convolution) or of squares (dense).
+        picture: Grey ``uint8``: a grid of maps (convolution) or of squares (dense).
     """
 
     name: str

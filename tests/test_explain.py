@@ -226,7 +226,7 @@ def test_inside_view_of_the_bundled_model(bundled) -> None:
     view = inside_view(bundled, image, probs)
     assert view.digits[0] == int(probs.argmax()) and view.digits[1] == int(np.argsort(-probs)[1])
     assert view.problem is None and [p.name for p in view.layers] == list(expected_shapes(bundled))
-    assert all(p.picture.dtype == np.uint8 and p.picture.shape[2] == 3 for p in view.layers)
+    assert all(p.picture.dtype == np.uint8 and p.picture.ndim == 2 for p in view.layers)  # grey
     assert [o.shape for o in view.overlays] == [(224, 224, 3)] * 2
     assert not view.units  # a convolution reads the pixels: no dense units' weights to picture
 
@@ -250,11 +250,13 @@ def test_shape_labels() -> None:
 # --- pictures --------------------------------------------------------------------------------
 
 
-def test_pictures_are_rgb_grids_of_the_right_size() -> None:
+def test_pictures_are_grids_of_the_right_size() -> None:
     maps = np.random.default_rng(0).random((7, 7, 20)).astype(np.float32)
     grid = map_grid(maps, columns=8, cell=49)  # 7 px maps enlarged 7×, 8 to a row, 3 rows
-    assert grid.shape == (3 * 50 + 1, 8 * 50 + 1, 3) and grid.dtype == np.uint8
-    assert unit_strip(np.arange(64.0), columns=32, cell=10).shape == (2 * 11 + 1, 32 * 11 + 1, 3)
+    assert grid.shape == (3 * 50 + 1, 8 * 50 + 1) and grid.dtype == np.uint8
+    np.testing.assert_array_equal(grid[1:50, 1:50], np.kron(np.round(maps[..., 0] / maps.max() * 255), np.ones((7, 7))))
+    assert grid[0, 0] == grid[50, 10] == 70  # the lines between the cells
+    assert unit_strip(np.arange(64.0), columns=32, cell=10).shape == (2 * 11 + 1, 32 * 11 + 1)
     assert weight_grid(np.ones((4, 3, 3)), columns=4, cell=30).shape == (31 + 1, 4 * 31 + 1, 3)
 
 
@@ -270,9 +272,10 @@ def test_saliency_overlay_colours_only_salient_pixels() -> None:
 def test_png_bytes_decode_to_the_same_pixels() -> None:
     from PIL import Image
 
-    picture = (np.random.default_rng(0).random((31, 57, 3)) * 255).astype(np.uint8)
-    decoded = Image.open(io.BytesIO(png_bytes(picture)))
-    assert decoded.format == "PNG" and np.array_equal(np.asarray(decoded.convert("RGB")), picture)
+    for shape in [(31, 57, 3), (20, 45)]:
+        picture = (np.random.default_rng(0).random(shape) * 255).astype(np.uint8)
+        decoded = Image.open(io.BytesIO(png_bytes(picture)))
+        assert decoded.format == "PNG" and np.array_equal(np.asarray(decoded), picture)
 
 
 def test_kernel_images() -> None:
