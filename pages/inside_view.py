@@ -7,12 +7,12 @@ costs nothing.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import html
 
 import numpy as np
 import streamlit as st
-
-from pages.widgets import show_pixels
 
 SPINNER = "Looking inside the model (the first time for a model takes a few seconds)…"
 
@@ -39,18 +39,42 @@ def show_inside(model, image: np.ndarray, probs: np.ndarray) -> None:
     (top, second), (p_top, p_second) = view.digits, view.confidences
     st.markdown("**Which pixels decided** — red: ink that pushed the model towards that digit, blue: away from it "
                 "(gradient × input, one colour scale for both)")
-    cols = st.columns(3)  # a third of the page is wider than the 224-pixel pictures: never shrunk
-    show_pixels(png_bytes(view.overlays[0]), f"for {top}, the answer ({p_top:.0%})", where=cols[0])
-    show_pixels(png_bytes(view.overlays[1]), f"for {second}, the runner-up ({p_second:.1%})", where=cols[1])
+    st.markdown(figures([(png_bytes(view.overlays[0]), f"for {top}, the answer ({p_top:.0%})"),
+                         (png_bytes(view.overlays[1]), f"for {second}, the runner-up ({p_second:.1%})")], gap=2),
+                unsafe_allow_html=True)
     if view.problem:
         st.info(view.problem)
         return
     st.markdown("**What each layer sees** — one small image per filter, brighter = a stronger response "
                 "(one brightness scale per layer); a dense layer shows one square per unit")
-    for layer in view.layers:
-        show_pixels(png_bytes(layer.picture), f"{layer.name} · {shape_label(layer.shape)}")
+    st.markdown(figures([(png_bytes(layer.picture), f"{layer.name} · {shape_label(layer.shape)}")
+                         for layer in view.layers]), unsafe_allow_html=True)
     if view.units:
         st.markdown(f"**The {len(view.units)} most active units of {view.units_layer}**, and the 784 input weights "
                     "each one looks at — red: ink there raises the unit, blue: lowers it")
-        show_pixels([png_bytes(u.picture) for u in view.units],
-                    [f"unit {u.unit} · {u.activation:.2f}" for u in view.units])
+        st.markdown(figures([(png_bytes(u.picture), f"unit {u.unit} · {u.activation:.2f}") for u in view.units]),
+                    unsafe_allow_html=True)
+
+
+def figures(pictures: list[tuple[bytes, str]], gap: float = 1.0) -> str:
+    """PNG pictures with captions as one block of HTML, each picture inline as a data URI.
+
+    One element per group instead of one ``st.image`` per picture: the browser
+    fetches nothing more, and the server has no media files to store and serve
+    for every stroke (with ``st.image`` the open view cost the server about
+    three times as much per stroke; ``python -m bench.browser_cost --inside``).
+    PNG, so lossless, and shown at its own size (never smoothed) unless the page is narrower.
+
+    Args:
+        pictures: ``(PNG bytes, caption)`` pairs.
+        gap: Space between the pictures, in rem.
+
+    Returns:
+        HTML for ``st.markdown(..., unsafe_allow_html=True)``.
+    """
+    cells = "".join(
+        f"<figure style='margin:0;text-align:center'><img src='data:image/png;base64,{base64.b64encode(data).decode()}'"
+        f" alt='{html.escape(caption, quote=True)}' style='max-width:100%'>"
+        f"<figcaption style='font-size:.875rem;opacity:.6'>{html.escape(caption)}</figcaption></figure>"
+        for data, caption in pictures)
+    return f"<div style='display:flex;flex-wrap:wrap;align-items:flex-start;gap:.5rem {gap}rem'>{cells}</div>"
