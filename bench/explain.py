@@ -104,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     from core.preprocess import canvas_to_mnist
 
     rng = np.random.default_rng(0)
-    images = [canvas_to_mnist(random_canvas_digit(i % 10, rng)[0]) for i in range(max(10, args.calls))]
+    drawn = [canvas_to_mnist(random_canvas_digit(i % 10, rng)[0]) for i in range(max(10, args.calls))]
+    images = [image for image in drawn if image is not None]  # (a drawing is never blank, but the type says it may be)
     print(f"cpu_threads={os.cpu_count()}  gpu={bool(tf.config.list_physical_devices('GPU'))}  "
           f"load_average={' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     wall, cpu = measure(f"bundled ({args.model})", load_model(args.model), images)

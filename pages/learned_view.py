@@ -47,7 +47,7 @@ def show_first_layer(result) -> None:
     st.markdown(f"**First layer ({pictures.name})**: {what} — red: a positive weight, blue: a negative one")
     epochs = len(result.history["loss"])
     where = st.columns(3)
-    if pictures.after_epoch1 is None or epochs < 2:
+    if pictures.after_epoch1 is None or pictures.difference is None or epochs < 2:
         show_pixels(png_bytes(pictures.final), f"after {result.epochs_completed:g} epoch(s)", where=where[0])
         return
     show_pixels(png_bytes(pictures.after_epoch1), "after epoch 1", where=where[0])

@@ -139,6 +139,19 @@ def test_functions_are_built_once_per_model_and_not_retraced(bundled) -> None:
     assert not explain.is_prepared(build_model("mlp"))
 
 
+def test_a_models_functions_go_when_the_model_goes() -> None:
+    """The cache holds models weakly, and what it keeps for a model does not hold the model."""
+    import gc
+    import weakref
+
+    model = build_model("cnn", width=4)
+    explain.saliencies(model, bar_image(), [1, 2])
+    gone = weakref.ref(model)
+    del model
+    gc.collect()
+    assert gone() is None
+
+
 def test_a_model_whose_layers_do_not_fit_gets_a_message() -> None:
     model = rnn_model()
     with pytest.raises(explain.UnsupportedModel, match="no convolution or hidden dense layer"):
