@@ -13,12 +13,13 @@ layout and style) for:
   on screen (exporting the canvas, receiving and rendering the result), and
   the server's CPU time per stroke over the same strokes (its reruns, and
   the canvas resets between digits); with the time from each mouse-up to its
-  result on screen, on an otherwise idle machine;
+  result on screen, on an otherwise idle machine (``--inside``: with the
+  "Inside the network" view open);
 * a Train page while a training runs and it updates live (per second).
 
 Run::
 
-    MNIST_DIR=/path/to/mnist python -m bench.browser_cost [--digits 8] [--seconds 15]
+    MNIST_DIR=/path/to/mnist python -m bench.browser_cost [--digits 8] [--seconds 15] [--inside]
 """
 
 from __future__ import annotations
@@ -66,10 +67,18 @@ def idle_cost(page, seconds: float) -> dict[str, float]:
     return {k: v / seconds for k, v in d.items()}
 
 
-def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout: float) -> list[dict]:
+def open_inside(draw: DrawPage, timeout: float) -> None:
+    """Switch the Draw page's "Inside the network" view on (a digit is drawn) and wait for its pictures."""
+    draw.page.get_by_text("Inside the network").click(timeout=timeout * 1000)
+    draw.page.get_by_text("What each layer sees").first.wait_for(timeout=timeout * 1000)
+
+
+def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout: float,
+                 before_reset=None) -> list[dict]:
     """Per stroke: the page's main-thread time from mouse-up to the result settled.
 
     Each entry also has ``latency``: seconds from the mouse-up to the result on screen.
+    ``before_reset(draw, timeout)`` is called after each digit, before the canvas is cleared.
     """
     meter = PageMeter(draw.page)
     costs = []
@@ -86,6 +95,8 @@ def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout:
             cost = PageMeter.delta(before, meter.read())
             cost["latency"] = max(0.0, result["first"] / 1000.0 - released)
             costs.append(cost)
+        if before_reset is not None:
+            before_reset(draw, timeout)
         draw.reset(timeout)
     return costs
 
@@ -121,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "")
+    parser.add_argument("--inside", action="store_true", help="draw with the Draw page's 'Inside the network' open")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -132,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             draw = DrawPage(page, server.base_url).open(args.timeout)
             stroke_costs(draw, 1, rng, args.timeout)  # warm-up: the first result loads code
+            if args.inside:  # the toggle stays on from digit to digit
+                stroke_costs(draw, 1, rng, args.timeout, before_reset=open_inside)
             idle = idle_cost(page, args.seconds)
             server_cpu = server_cpu_seconds(server.pid)
             strokes = stroke_costs(draw, args.digits, rng, args.timeout)
@@ -144,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     task = np.array([s["TaskDuration"] for s in strokes]) * 1000
     latency = np.array([s["latency"] for s in strokes]) * 1000
     mean = {k: float(np.mean([s[k] for s in strokes])) for k in METRICS}
-    print("=== Digit Studio browser cost (one headless Chromium page, main thread) ===")
+    print("=== Digit Studio browser cost (one headless Chromium page, main thread) ===" +
+          ("  [Inside the network open]" if args.inside else ""))
     print(f"draw_idle_per_s: {fmt(idle)}")
     print(f"draw_stroke_mean: {fmt(mean)}  p50={np.percentile(task, 50):.1f}ms p95={np.percentile(task, 95):.1f}ms "
           f"(n={len(strokes)} strokes, mouse-up to result settled)")

@@ -10,7 +10,7 @@ import numpy as np
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["Mistake", "confusion_matrix", "evaluate", "mistakes", "predict_dataset", "scores"]
+__all__ = ["Mistake", "confusion_matrix", "evaluate", "mistakes", "per_class_accuracy", "predict_dataset", "scores"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -27,6 +27,23 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) 
     matrix = np.zeros((classes, classes), np.int64)
     np.add.at(matrix, (np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)), 1)
     return matrix
+
+
+def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) -> np.ndarray:
+    """The fraction of each class's images that were read right.
+
+    Args:
+        y_true: (N,) true labels.
+        y_pred: (N,) predicted labels.
+        classes: Number of classes.
+
+    Returns:
+        (classes,) float64 accuracies; ``nan`` for a class with no images.
+    """
+    y_true, y_pred = np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)
+    totals = np.bincount(y_true, minlength=classes)[:classes]
+    right = np.bincount(y_true[y_true == y_pred], minlength=classes)[:classes]
+    return np.where(totals > 0, right / np.maximum(totals, 1), np.nan)
 
 
 @dataclass(frozen=True)

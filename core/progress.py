@@ -91,6 +91,8 @@ class TrainResult:
         samples_per_second: Training throughput.
         batch_history: Every batch report, in order.
         test_probabilities: (N, 10) test-set probabilities (for confusion matrices and galleries).
+        first_layer_after_epoch1: The first layer's kernel (plain NumPy) when the first epoch ended,
+            to show how training changed it; None if that epoch was cut short.
     """
 
     model: keras.Model
@@ -104,6 +106,7 @@ class TrainResult:
     samples_per_second: float
     batch_history: list[BatchUpdate] = field(default_factory=list)
     test_probabilities: np.ndarray | None = None
+    first_layer_after_epoch1: np.ndarray | None = None
 
 
 class _Flag(Protocol):

@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from core.config import TrainConfig
 from core.data import load_mnist, split_validation
+from core.learned import first_layer_kernel
 from core.metrics import evaluate, predict_dataset, scores
 from core.model import build_model
 from core.optimizer import FusedAdam, LearningRate
@@ -111,8 +112,16 @@ def train(config: TrainConfig,
                                                           jit_compile=jit_compile))
     trainer.reset(model, config.learning_rate, batches * config.epochs if config.schedule == "cosine" else 0)
     stopped = stop.is_set if stop is not None else (lambda: False)
+    after_epoch1: list[np.ndarray | None] = []
+
+    def epoch_ended(update: EpochUpdate) -> None:
+        if update.epoch == 0 and update.complete:
+            after_epoch1.append(first_layer_kernel(trainer.model))  # a small copy, to compare with the end
+        if on_epoch is not None:
+            on_epoch(update)
+
     with _following(stop, trainer.stop):
-        progress = ProgressTracker(batches, config.epochs, on_batch, on_epoch, validate=(
+        progress = ProgressTracker(batches, config.epochs, on_batch, epoch_ended, validate=(
             lambda: evaluate(trainer.model, *validation)) if len(validation[0]) else None)
         started = time.perf_counter()
         blocks = block_dataset(x_all, y_all, len(x_train), batch_size, block, config.seed, config.augment)
@@ -128,6 +137,7 @@ def train(config: TrainConfig,
         epochs_completed=float(progress.epochs_completed), duration=duration,
         samples_per_second=progress.batches_done * batch_size / max(duration, 1e-9),
         batch_history=progress.batch_history, test_probabilities=test_probabilities,
+        first_layer_after_epoch1=after_epoch1[0] if after_epoch1 else None,
     )
 
 

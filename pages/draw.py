@@ -20,6 +20,7 @@ from pages.widgets import show_pixels
 use_app_navigation()
 
 STEPS_TOGGLE = "🔍 How the app sees it"
+INSIDE_TOGGLE = "🧠 Inside the network"
 UNSURE_BELOW = 0.6  #: top confidence under which the page says the model is not sure
 CANVAS_SIZE = 280
 
@@ -199,5 +200,10 @@ if result is not None and result.image is not None:
     # A toggle, not an expander: the step images are made only when someone asks.
     if st.toggle(STEPS_TOGGLE, key="show_steps"):
         show_steps(result, rgba, probs)
+    if st.toggle(INSIDE_TOGGLE, key="show_inside"):
+        from pages.inside_view import show_inside  # loaded, and computed, only while the view is open
+
+        show_inside(model, result.image, probs)
 elif source == "Draw":
     st.toggle(STEPS_TOGGLE, key="show_steps", disabled=True, help="Draw a digit first.")
+    st.toggle(INSIDE_TOGGLE, key="show_inside", disabled=True, help="Draw a digit first.")

@@ -106,6 +106,7 @@ def show_results(run: Run) -> None:
     """
     from core.data import load_mnist
     from core.preprocess import pixel_preview
+    from pages.learned_view import show_learned
 
     r = run.result
     c = r.config
@@ -139,6 +140,7 @@ def show_results(run: Run) -> None:
             if wrong:
                 show_pixels([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
                             [f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84)
+    show_learned(r, y_test)
     st.markdown("**History**")
     st.dataframe(history_table(r).style.format("{:.4f}"), width="stretch")
 

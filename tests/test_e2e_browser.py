@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 
 import numpy as np
@@ -256,6 +257,39 @@ def test_each_stroke_is_sent_to_the_app_once_when_it_ends(app_server, page):
         assert_no_errors(draw)
 
 
+def test_inside_the_network_opens_on_a_drawn_digit(app_server, page):
+    """The "Inside the network" view opens on a drawn digit with every picture loaded, and follows the next stroke."""
+    draw = DrawPage(page, app_server.base_url)
+    with step(page, "inside-open", app_server):
+        draw.open(timeout=PAGE_TIMEOUT)
+    with step(page, "inside-draw", app_server):
+        draw.draw_digit(case_strokes(7, 7, 60, 40, 190), timeout=PREDICTION_TIMEOUT)
+        shown, _ = draw.wait_prediction(7, timeout=PREDICTION_TIMEOUT)
+        assert shown == "7", f"expected 7, the page shows {draw.prediction()!r}"
+    with step(page, "inside-toggle", app_server):
+        page.get_by_text("Inside the network").click()
+        page.get_by_text("for 7, the answer").first.wait_for(state="visible", timeout=PAGE_TIMEOUT * 1000)
+        page.get_by_text("What each layer sees").first.wait_for(state="visible")
+        page.wait_for_function(ALL_IMAGES_LOADED_JS, timeout=PAGE_TIMEOUT * 1000)
+        layers = page.get_by_text(re.compile(r"filters$|units$")).all_inner_texts()
+        assert len(layers) >= 2, layers
+        assert_no_errors(draw)
+    with step(page, "inside-next-stroke", app_server):
+        draw.reset(timeout=PAGE_TIMEOUT)
+        draw.draw_digit(case_strokes(1, 11, 120, 30, 220), timeout=PREDICTION_TIMEOUT)
+        shown, _ = draw.wait_prediction(1, timeout=PREDICTION_TIMEOUT)
+        assert shown == "1", f"expected 1, the page shows {draw.prediction()!r}"
+        page.get_by_text("for 1, the answer").first.wait_for(state="visible", timeout=PREDICTION_TIMEOUT * 1000)
+        assert_no_errors(draw)
+
+
+#: Whether every image in Streamlit's main area has loaded (decoded, with a size).
+ALL_IMAGES_LOADED_JS = """() => {
+  const images = Array.from(document.querySelectorAll("[data-testid='stMain'] img"));
+  return images.length > 0 && images.every(i => i.complete && i.naturalWidth > 0);
+}"""
+
+
 #: The element at page point (x, y), looking inside open shadow roots (the canvas component's).
 PIERCING_HIT_TEST_JS = """([x, y]) => {
   let e = document.elementFromPoint(x, y);
@@ -285,7 +319,8 @@ def test_deep_link_to_draw_on_fresh_server_uses_app_navigation(chromium_path, br
             labels = page.locator("[data-testid='stSidebarNav'] a")
             labels.first.wait_for(state="visible")
             texts = [" ".join(t.split()) for t in labels.all_inner_texts()]
-            helpers = {"common", "internals", "model cache", "state", "timing", "widgets", "train results"}  # modules in pages/
+            helpers = {"common", "internals", "model cache", "state", "timing", "widgets", "train results",
+                       "inside view", "learned view"}  # modules in pages/
             assert not any(t.lower() in helpers for t in texts), f"sidebar lists a pages/ module as a page: {texts}"
             assert any("Draw" in t for t in texts), f"sidebar is not the app's navigation: {texts}"
     finally:
