@@ -1,7 +1,7 @@
 """Cost per stroke of the Draw page's "Inside the network" view, on the server.
 
 For each model (the bundled one, and fresh MLP and CNN models as a session's
-run would have), on drawings made by :mod:`bench.handwriting` and normalised
+run would have), on drawings made by :mod:`support.handwriting` and normalised
 as the page does, it times what the open view adds to a stroke:
 
 * ``saliencies``: the one call into the model's traced function (activations of
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from bench.handwriting import random_canvas_digit
+    from support.handwriting import random_canvas_digit
     from core.inference import load_model
     from core.model import build_model
     from core.preprocess import canvas_to_mnist
