@@ -152,9 +152,9 @@ def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
     same = repeats(runs)
     rows = []
     for row in comparison_rows(runs):
-        rows.append({**row, "epochs": row["epochs"], "batch": str(row["batch"]), "dropout": decimal(row["dropout"]),
+        rows.append({**row, "epochs": row["epochs"], "batch": row["batch"], "dropout": decimal(row["dropout"]),
                      "lr": learning_rate(row["lr"]), "augment": "yes" if row["augment"] else "no",
-                     "images": f"{row['images']:,}", "seed": str(row["seed"]),
+                     "images": f"{row['images']:,}", "seed": row["seed"],
                      "test accuracy": percent(row["test accuracy"]), "time (s)": seconds(row["time (s)"]),
                      "note": f"same as run {same[row['run']]}" if row["run"] in same else ""})
     table = pd.DataFrame(rows).rename(columns={"time (s)": "time"})
