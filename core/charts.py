@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorF
     from core.runs import Run
     from core.training import BatchUpdate, EpochUpdate
 
-__all__ = ["LIVE_POINTS", "SERIES_COLOURS", "loss_curve", "metric_frame", "metric_spec", "confusion_frame",
+__all__ = ["EPOCH_AXIS", "LIVE_POINTS", "SERIES_COLOURS", "loss_curve", "metric_frame", "metric_spec", "confusion_frame",
            "validation_curves"]
 
 #: Points of the per-batch curve drawn at most; a long run's curve is thinned evenly.
@@ -25,6 +25,8 @@ LIVE_POINTS = 120
 #: The series of a metric chart and their colours (the live curve grey, the epochs' points bold).
 SERIES_COLOURS = {"training (live)": "#9aa5b8", "training (epoch)": "#1f77b4", "validation": "#ff4b4b"}
 _LIVE = "training (live)"
+#: The epoch axis of every chart: epochs are whole, so ticks only at whole epochs (not 0.6, 0.8, ...).
+EPOCH_AXIS: dict[str, Any] = {"tickMinStep": 1, "format": "d"}
 
 
 def loss_curve(batches: Sequence[BatchUpdate], key: str = "loss",
@@ -114,7 +116,7 @@ def metric_spec(key: str, title: str) -> dict[str, Any]:
         # "fit" squeezes the plot into 240 px together with the title, axes and legend).
         "title": title, "height": 240, "autosize": {"type": "fit-x", "contains": "padding"},
         "encoding": {
-            "x": {"field": "epoch", "type": "quantitative", "title": "epoch"},
+            "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": dict(EPOCH_AXIS)},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
             "color": {"field": "series", "type": "nominal", "legend": {"orient": "bottom", "title": None},
                       "scale": {"domain": list(SERIES_COLOURS), "range": list(SERIES_COLOURS.values())}},

@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import pandas as pd
 
+from core.formatting import decimal, learning_rate, percent, seconds
+
 if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorFlow
     from core.run_records import SavedResult
     from core.training import EpochUpdate, TrainResult
 
-__all__ = ["Run", "next_number", "epoch_updates", "history_table", "comparison_rows"]
+__all__ = ["Run", "next_number", "epoch_updates", "history_table", "comparison_rows", "comparison_table", "repeats"]
 
 
 @dataclass
@@ -111,3 +113,49 @@ def comparison_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
                      "images": c.train_images, "seed": c.seed, "test accuracy": r.test_accuracy,
                      "time (s)": round(r.duration, 1)})
     return rows
+
+
+def repeats(runs: Sequence[Run]) -> dict[int, int]:
+    """Runs that repeat an earlier run's settings and seed, each with the first run it repeats.
+
+    Training is deterministic for given settings and seed, so such runs give
+    the same results; the page says so, or the comparison would look broken.
+
+    Args:
+        runs: Finished runs, oldest first.
+
+    Returns:
+        Run number to the number of the first earlier run with the same config (seed included).
+    """
+    first: dict[tuple, int] = {}
+    found: dict[int, int] = {}
+    for run in sorted(runs, key=lambda r: r.number):
+        key = tuple(sorted(run.result.config.to_dict().items()))
+        if key in first:
+            found[run.number] = first[key]
+        else:
+            first[key] = run.number
+    return found
+
+
+def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
+    """"Your runs compared" as text to show: :func:`comparison_rows` with each number at a readable precision.
+
+    Args:
+        runs: Finished runs, in the order to show them.
+
+    Returns:
+        A frame indexed by run number, every cell a short string (dropout ``0.3``,
+        learning rate ``0.001``, time ``2.6 s``), and a ``note`` column naming the
+        earlier run a run repeats (same settings and seed, so the same results).
+    """
+    same = repeats(runs)
+    rows = []
+    for row in comparison_rows(runs):
+        rows.append({**row, "epochs": row["epochs"], "batch": row["batch"], "dropout": decimal(row["dropout"]),
+                     "lr": learning_rate(row["lr"]), "augment": "yes" if row["augment"] else "no",
+                     "images": f"{row['images']:,}", "seed": row["seed"],
+                     "test accuracy": percent(row["test accuracy"]), "time (s)": seconds(row["time (s)"]),
+                     "note": f"same as run {same[row['run']]}" if row["run"] in same else ""})
+    table = pd.DataFrame(rows).rename(columns={"time (s)": "time"})
+    return table.set_index("run") if len(table) else table

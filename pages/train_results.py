@@ -10,13 +10,13 @@ from typing import Sequence
 
 import altair as alt
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core.cards import model_card
-from core.charts import confusion_frame, metric_frame, metric_spec, validation_curves
+from core.charts import EPOCH_AXIS, confusion_frame, metric_frame, metric_spec, validation_curves
 from core.model_owners import OWNER_FIELD, NotYours, delete_owned, owned_models, save_problem
-from core.runs import Run, comparison_rows, epoch_updates, history_table
+from core.formatting import epochs_done, percent, rate, seconds
+from core.runs import Run, comparison_table, epoch_updates, history_table, repeats
 from core.storage import InvalidModelName, ModelExists, save_new, validate_name
 from pages.state import session
 from pages.widgets import show_pixels
@@ -87,7 +87,7 @@ def show_own_models() -> None:
     for model in mine:
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(f"`{model.name}`")
-        if right.button("🗑", key=f"delete_saved_{model.name}", help=f"Delete {model.name} from models/"):
+        if right.button("", icon=":material/delete:", key=f"delete_saved_{model.name}", help=f"Delete {model.name} from models/"):
             try:
                 delete_owned(data.owner, model.name)
                 if data.active == f"saved:{model.name}":
@@ -111,21 +111,21 @@ def show_results(run: Run) -> None:
     r = run.result
     c = r.config
     if r.stopped_early:
-        st.warning(f"⏹ Stopped early: trained {r.epochs_completed:.2f} of {c.epochs} epochs.")
+        st.warning(f"Stopped early: trained {r.epochs_completed:.2f} of {c.epochs} epochs.", icon=":material/stop_circle:")
     m = st.columns(5)
-    m[0].metric("Test accuracy", f"{r.test_accuracy:.2%}")
+    m[0].metric("Test accuracy", percent(r.test_accuracy))
     m[1].metric("Test loss", f"{r.test_loss:.4f}")
-    m[2].metric("Epochs", f"{r.epochs_completed:.2f}".rstrip("0").rstrip(".") + f" / {c.epochs}")
-    m[3].metric("Training time", f"{r.duration:.1f} s")
-    m[4].metric("Speed", f"{r.samples_per_second:,.0f} img/s")
+    m[2].metric("Epochs", epochs_done(r.epochs_completed, c.epochs))
+    m[3].metric("Training time", seconds(r.duration))
+    m[4].metric("Speed", rate(r.samples_per_second), help=f"{r.samples_per_second:,.0f} images per second")
 
     a1, a2, a3 = st.columns(3)
-    if a1.button("✏️ Use this model on the Draw page", type="primary", width="stretch"):
+    if a1.button("Use this model on the Draw page", icon=":material/draw:", type="primary", width="stretch"):
         session().active = f"run:{run.number}"
         st.switch_page("pages/draw.py")
-    a2.download_button("⬇️ Download .keras", run.keras_bytes(), file_name=f"digit-studio-run{run.number}.keras",
+    a2.download_button("Download .keras", run.keras_bytes(), icon=":material/download:", file_name=f"digit-studio-run{run.number}.keras",
                        mime="application/octet-stream", width="stretch")
-    with a3.popover("💾 Save to models/", width="stretch"):
+    with a3.popover("Save to models/", icon=":material/save:", width="stretch"):
         save_form(run)
 
     show_charts(r.batch_history, epoch_updates(r), curve=r.curve)
@@ -147,10 +147,14 @@ def show_results(run: Run) -> None:
 
 def show_comparison(runs: Sequence[Run]) -> None:
     """The "Your runs compared" section: a table of every run's settings and scores, and their validation curves."""
-    table = pd.DataFrame(comparison_rows(runs)).set_index("run")
-    st.dataframe(table.style.format({"test accuracy": "{:.2%}", "lr": "{:g}"}), width="stretch")
+    same = repeats(runs)
+    if same:
+        pairs = ", ".join(f"run {later} repeats run {first}" for later, first in same.items())
+        st.info(f"Same settings and seed, so the same results: {pairs}. Change the seed to see "
+                "how much a run varies by chance.", icon=":material/info:")
+    st.dataframe(comparison_table(runs), width="stretch")
     frame = validation_curves(runs)
     if not frame.empty:
         st.altair_chart(alt.Chart(frame, height=260, title="Validation accuracy by run").mark_line(point=True).encode(
-            x="epoch:Q", y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False)), color="run:N",
+            x=alt.X("epoch:Q", axis=alt.Axis(**EPOCH_AXIS)), y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False)), color="run:N",
             tooltip=["run", "epoch", alt.Tooltip("validation accuracy:Q", format=".2%")]), width="stretch")

@@ -375,7 +375,7 @@ def test_a_tiny_training_run_shows_its_results(trained: AppTest) -> None:
     history = at.dataframe[0].value
     assert list(history.columns) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(history) == 1 and np.isfinite(history.to_numpy(dtype=float)).all()
-    assert any(b.label.startswith("⬇️ Download") for b in at.get("download_button"))
+    assert any(b.label.startswith("Download") for b in at.get("download_button"))
     assert not at.warning, texts(at.warning)  # not stopped early
     # The settings of the run are in the URL, ready to share.
     assert at.query_params.get("arch") == "mlp" and at.query_params.get("epochs") == "1"
@@ -391,7 +391,7 @@ def test_a_tiny_training_run_shows_its_results(trained: AppTest) -> None:
 
     data.active = "default"  # the results' button picks the run and opens the Draw page
     open_page(at, "train")
-    [b for b in at.button if b.label.startswith("✏️ Use this model")][0].click().run()
+    [b for b in at.button if b.label.startswith("Use this model")][0].click().run()
     assert_ok(at)
     assert "Draw a digit" in joined(at.title)
     assert model_picker(at).value == "run:1" and not at.warning
