@@ -29,6 +29,20 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) 
     return matrix
 
 
+def per_class_from_confusion(matrix: np.ndarray) -> np.ndarray:
+    """Each class's accuracy from a confusion matrix (rows: true class, columns: predicted).
+
+    Args:
+        matrix: (classes, classes) counts.
+
+    Returns:
+        (classes,) float64 accuracies; ``nan`` for a class with no images.
+    """
+    matrix = np.asarray(matrix, np.float64)
+    totals = matrix.sum(axis=1)
+    return np.where(totals > 0, np.diag(matrix) / np.maximum(totals, 1), np.nan)
+
+
 def per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) -> np.ndarray:
     """The fraction of each class's images that were read right.
 

@@ -38,7 +38,8 @@ def show_first_layer(result) -> None:
     from core.explain_images import png_bytes
     from core.learned import first_layer_pictures
 
-    pictures = first_layer_pictures(result.model, result.first_layer_after_epoch1)
+    # A stored run keeps no epoch-1 kernel (only a fresh TrainResult has one): show the end alone.
+    pictures = first_layer_pictures(result.model, getattr(result, "first_layer_after_epoch1", None))
     if pictures is None:
         st.info("This model's first layer does not read the pixels directly, so its weights are not pictures.")
         return
@@ -56,18 +57,17 @@ def show_first_layer(result) -> None:
                 f"what the later epochs changed: the weights moved {pictures.change:.0%} of their size", where=where[2])
 
 
-def show_learned(result, y_test: np.ndarray) -> None:
+def show_learned(result) -> None:
     """Per-digit accuracy bars beside the first layer's weights.
 
     Args:
-        result: A finished run's ``TrainResult``.
-        y_test: The test labels its ``test_probabilities`` are for.
+        result: A finished run's result (its ``confusion`` matrix gives the per-digit accuracy).
     """
-    from core.metrics import per_class_accuracy
+    from core.metrics import per_class_from_confusion
 
     bars, weights = st.columns([4, 9], gap="large")
-    if result.test_probabilities is not None:
-        accuracy = per_class_accuracy(y_test, result.test_probabilities.argmax(1))
-        bars.altair_chart(per_class_chart(accuracy, np.bincount(y_test, minlength=10)), width="stretch")
+    if result.confusion is not None:
+        accuracy = per_class_from_confusion(result.confusion)
+        bars.altair_chart(per_class_chart(accuracy, result.confusion.sum(axis=1)), width="stretch")
     with weights:
         show_first_layer(result)

@@ -140,7 +140,7 @@ def show_results(run: Run) -> None:
             if wrong:
                 show_pixels([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
                             [f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84)
-    show_learned(r, y_test)
+    show_learned(r)
     st.markdown("**History**")
     st.dataframe(history_table(r).style.format("{:.4f}"), width="stretch")
 

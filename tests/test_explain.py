@@ -350,3 +350,11 @@ def test_explain_images_is_light() -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_per_class_accuracy_from_the_confusion_matrix_agrees_with_the_labels():
+    from core.metrics import confusion_matrix, per_class_accuracy, per_class_from_confusion
+
+    rng = np.random.default_rng(3)
+    y_true, y_pred = rng.integers(0, 10, 500), rng.integers(0, 10, 500)
+    assert np.allclose(per_class_from_confusion(confusion_matrix(y_true, y_pred)), per_class_accuracy(y_true, y_pred))
