@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.jobs import SLOTS, JobState, TrainingJob, loss_curve
+from core.jobs import JobState, TrainingJob, loss_curve
 from core.storage import MODELS_DIR, InvalidModelName, save_model, validate_name
 from core.training import TrainConfig
 from pages.common import (use_app_navigation, Run, run_by_number, session, session_alive_check, show_notice,
@@ -253,8 +253,9 @@ def live_progress() -> None:
     if snap.state.finished:
         st.rerun(scope="app")
     if snap.state is JobState.QUEUED:
+        room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
         st.info(f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-                f"({SLOTS.running} training now, up to {SLOTS.limit} at once).")
+                f"({snap.running} training now, {room}).")
         if st.button("Cancel", key="cancel_queued"):
             job.stop()
         return

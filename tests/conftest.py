@@ -7,7 +7,9 @@ need it. Module-specific helpers stay in their own test files.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -40,3 +42,11 @@ def mnist(mnist_dir: Path) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndar
     from core.data import load_mnist
 
     return load_mnist()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_cluster() -> Iterator[None]:
+    """Close the Dask connection and stop any local cluster a test started (its worker processes) at the end."""
+    yield
+    if "core.cluster" in sys.modules:
+        sys.modules["core.cluster"].shutdown()
