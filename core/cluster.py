@@ -32,13 +32,16 @@ import atexit
 import logging
 import os
 import threading
+import uuid
 from typing import Any, Callable
 
 import dask
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, fire_and_forget
 
 __all__ = ["PROGRESS_TOPIC", "RESOURCE", "Cluster", "capacity", "get_cluster", "local_threads", "local_workers",
-           "scheduler_address", "shutdown", "worker_tf_threads"]
+           "scheduler_address", "shutdown", "start_in_background", "worker_tf_threads"]
+
+logger = logging.getLogger(__name__)
 
 #: The worker resource a training needs one unit of.
 RESOURCE = "training"
@@ -96,8 +99,10 @@ class Cluster:
             workers, threads = workers or local_workers(), threads or local_threads()
             env = {"DIGIT_STUDIO_TF_THREADS": str(worker_tf_threads(workers, threads)),
                    "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+            # No dashboard; the scheduler's small HTTP server (health, JSON) on a free port of 127.0.0.1, not 8787.
             self.local = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
                                       host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+                                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                       resources={RESOURCE: threads}, env=env, silence_logs=logging.ERROR)
             address = self.local.scheduler_address
         self._jobs: dict[str, Callable[[dict], None]] = {}
@@ -182,6 +187,15 @@ class Cluster:
             await asyncio.sleep(seconds)
             await self._refresh()
 
+    def warm_workers(self) -> None:
+        """Have every worker import TensorFlow and load MNIST now, in a task of its own, so its first training
+        starts training at once (a worker joining later warms up with its first training)."""
+        from core.remote import warm_up_worker
+
+        for address in self.client.scheduler_info(n_workers=-1).get("workers", {}):
+            fire_and_forget(self.client.submit(warm_up_worker, key=f"digit-studio-warm-{uuid.uuid4().hex}",
+                                               workers=[address], allow_other_workers=False, pure=False))
+
     def close(self) -> None:
         """Disconnect, and stop the local cluster's workers if this process started them."""
         try:
@@ -214,7 +228,36 @@ def get_cluster() -> Cluster:
             _cluster = None
         if _cluster is None:
             _cluster = Cluster(wanted)
+            try:
+                _cluster.warm_workers()
+            except Exception:  # noqa: BLE001 - only a head start: trainings warm their workers anyway
+                logger.info("Could not warm the workers up", exc_info=True)
         return _cluster
+
+
+_starter: threading.Thread | None = None
+_starter_lock = threading.Lock()
+
+
+def start_in_background() -> None:
+    """Connect to the cluster (starting the local one) in a thread of its own, once per process.
+
+    The app calls it on every page view, so the workers are up, with TensorFlow imported,
+    by the time someone presses Train. Errors are left for the first training to report.
+    """
+    global _starter
+    with _starter_lock:
+        if _starter is not None:
+            return
+        _starter = threading.Thread(target=_start_quietly, name="digit-studio-cluster-start", daemon=True)
+        _starter.start()
+
+
+def _start_quietly() -> None:
+    try:
+        get_cluster()
+    except Exception:  # noqa: BLE001 - the first training will say what is wrong
+        logger.warning("Could not start or reach the training cluster", exc_info=True)
 
 
 def capacity() -> int:
@@ -238,11 +281,12 @@ def _close_quietly(cluster: Cluster) -> None:
 
 def shutdown() -> None:
     """Close this process's connection and any local cluster it started (also run at exit)."""
-    global _cluster
+    global _cluster, _starter
     with _cluster_lock:
         if _cluster is not None:
             _close_quietly(_cluster)
             _cluster = None
+        _starter = None  # the next page view starts it again
 
 
 atexit.register(shutdown)

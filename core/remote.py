@@ -39,7 +39,7 @@ from distributed import Event, get_client, get_worker
 
 from core.cluster import PROGRESS_TOPIC
 
-__all__ = ["decode_update", "pack_result", "stop_event_name", "train_task", "unpack_result"]
+__all__ = ["decode_update", "pack_result", "stop_event_name", "train_task", "unpack_result", "warm_up_worker"]
 
 #: Seconds each wait of the stop watcher lasts (it ends at most this long after its run).
 STOP_POLL = 0.5
@@ -93,6 +93,24 @@ def train_task(job: str, config: dict, data: Any = None) -> dict:
     finally:
         done.set()
     return pack_result(result)
+
+
+def warm_up_worker() -> int:
+    """Import TensorFlow (with this project's thread settings) and load ``$MNIST_DIR``'s MNIST in this worker.
+
+    Returns:
+        This worker's process id.
+    """
+    import core.training  # noqa: F401 - the import is the warm-up
+
+    if os.environ.get("MNIST_DIR"):
+        from core.data import MnistUnavailableError, load_mnist
+
+        try:
+            load_mnist()
+        except MnistUnavailableError:
+            pass  # said to the user when they train
+    return os.getpid()
 
 
 def decode_update(message: dict) -> Any:

@@ -10,23 +10,20 @@ group and killed at teardown; every wait is bounded.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
 import sys
+import threading
 import time
-from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
 
+from bench.dask_cli import DASK, DaskProcesses
 from core.jobs import JobState, TrainingJob
 from core.training import TrainConfig
 
-ROOT = Path(__file__).resolve().parent.parent
-DASK = Path(sys.executable).with_name("dask")
 START_TIMEOUT = 90.0  #: seconds for a process to come up on a busy 2-core machine
 JOB_TIMEOUT = 180.0  #: seconds for a tiny run, the worker's first TensorFlow import included
 BLOCK = 128  #: batches per call into the graph for the dense network at batch size 16
@@ -49,79 +46,41 @@ def random_digits(n: int, seed: int = 0) -> tuple[tuple[np.ndarray, np.ndarray],
     return (x[:n], y[:n]), (x[n:], y[n:])
 
 
+def listening(pids: list[int]) -> set[str]:
+    """The IP addresses that the processes ``pids`` and their children accept connections on."""
+    import psutil
+
+    found = set()
+    for pid in pids:
+        parent = psutil.Process(pid)
+        for process in [parent, *parent.children(recursive=True)]:
+            found |= {c.laddr.ip for c in process.net_connections("inet") if c.status == psutil.CONN_LISTEN}
+    return found
+
+
 def astuple_of(update) -> tuple:
     """What identifies a progress report."""
     return (update.epoch, update.batch, round(update.loss, 6))
 
 
-class DaskProcesses:
-    """``dask scheduler`` and ``dask worker`` processes on 127.0.0.1, each in its own process group."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.processes: list[subprocess.Popen] = []
-        self.logs: list[IO[bytes]] = []
-        self.address = ""
-
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGIT_STUDIO_TF_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        env.pop("DASK_SCHEDULER_ADDRESS", None)
-        log = (self.workdir / f"{name}.log").open("ab")
-        self.logs.append(log)
-        process = subprocess.Popen([str(DASK), *args], cwd=self.workdir, env=env, stdout=log, stderr=log,
-                                   start_new_session=True)
-        self.processes.append(process)
-        return process
-
-    def start_scheduler(self) -> str:
-        scheduler_file = self.workdir / "scheduler.json"
-        self._spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                    "--scheduler-file", str(scheduler_file))
-
-        def address() -> str:
-            try:
-                return json.loads(scheduler_file.read_text())["address"]
-            except (OSError, ValueError, KeyError):
-                return ""
-
-        wait_for(address, "the scheduler's address", START_TIMEOUT)
-        self.address = address()
-        assert self.address.startswith("tcp://127.0.0.1:")
-        return self.address
-
-    def start_worker(self, name: str) -> None:
-        self._spawn(name, "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1", "--resources",
-                    "training=1", "--no-dashboard", "--name", name, "--local-directory", str(self.workdir))
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            process.wait(30)
-        for log in self.logs:
-            log.close()
-
-
 @pytest.fixture(scope="module")
-def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A scheduler and one worker started with the ``dask`` command line; yields the scheduler's address."""
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
+    """A scheduler and one worker started with the ``dask`` command line, connected to through the environment."""
     if not DASK.exists():
         pytest.skip(f"no dask command next to {sys.executable}")
     from core import cluster
 
-    processes = DaskProcesses(tmp_path_factory.mktemp("dask"))
+    processes = DaskProcesses(tmp_path_factory.mktemp("dask"), START_TIMEOUT)
     old = os.environ.get("DASK_SCHEDULER_ADDRESS")
     try:
         address = processes.start_scheduler()
+        assert address.startswith("tcp://127.0.0.1:")
         processes.start_worker("trainer")
         os.environ["DASK_SCHEDULER_ADDRESS"] = address
         connected = cluster.get_cluster()
         connected.client.wait_for_workers(1, timeout=START_TIMEOUT)
         wait_for(lambda: connected.capacity() == 1, "the worker's training resource", START_TIMEOUT)
-        yield address
+        yield processes
     finally:
         cluster.shutdown()
         if old is None:
@@ -131,10 +90,14 @@ def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         processes.stop()
 
 
-def test_a_run_reports_progress_and_returns_its_model(dask_cluster: str) -> None:
+def test_the_command_line_cluster_listens_on_loopback_only(dask_cluster: DaskProcesses) -> None:
+    assert listening([p.pid for p in dask_cluster.processes]) == {"127.0.0.1"}
+
+
+def test_a_run_reports_progress_and_returns_its_model(dask_cluster: DaskProcesses) -> None:
     from core import cluster
 
-    assert cluster.get_cluster().scheduler == dask_cluster and cluster.get_cluster().local is None
+    assert cluster.get_cluster().scheduler == dask_cluster.address and cluster.get_cluster().local is None
     config = TrainConfig(arch="mlp", epochs=2, batch_size=64, train_size=1500, val_size=300, seed=1)
     job = TrainingJob(config, data=random_digits(1800)).start()
     wait_for(lambda: job.snapshot().batches, "the first progress report")
@@ -154,7 +117,7 @@ def test_a_run_reports_progress_and_returns_its_model(dask_cluster: str) -> None
     assert (snap.running, snap.limit) == (0, 1)
 
 
-def test_stop_ends_a_run_within_the_running_block(dask_cluster: str) -> None:
+def test_stop_ends_a_run_within_the_running_block(dask_cluster: DaskProcesses) -> None:
     config = TrainConfig(arch="mlp", epochs=5, batch_size=16, train_size=4000, val_size=500, seed=2)
     job = TrainingJob(config, data=random_digits(4500)).start()
     wait_for(lambda: job.snapshot().batches, "the first block of batches")
@@ -169,7 +132,7 @@ def test_stop_ends_a_run_within_the_running_block(dask_cluster: str) -> None:
     assert 0 < snap.result.epochs_completed < 1
 
 
-def test_a_closed_session_stops_its_run(dask_cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_closed_session_stops_its_run(dask_cluster: DaskProcesses, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(TrainingJob, "ALIVE_EVERY", 0.05)
     alive = [True]
     config = TrainConfig(arch="mlp", epochs=20, batch_size=16, train_size=4000, val_size=500, seed=3)
@@ -180,7 +143,7 @@ def test_a_closed_session_stops_its_run(dask_cluster: str, monkeypatch: pytest.M
     assert job.abandoned and job.state is JobState.STOPPED
 
 
-def test_a_worker_dying_mid_run_fails_the_job_with_a_message(dask_cluster: str) -> None:
+def test_a_worker_dying_mid_run_fails_the_job_with_a_message(dask_cluster: DaskProcesses) -> None:
     from core import cluster
 
     client = cluster.get_cluster().client
@@ -204,7 +167,7 @@ def test_a_worker_dying_mid_run_fails_the_job_with_a_message(dask_cluster: str) 
     assert again.state is JobState.DONE and again.snapshot().worker != worker
 
 
-def test_a_second_run_waits_its_turn_and_can_leave_the_queue(dask_cluster: str) -> None:
+def test_a_second_run_waits_its_turn_and_can_leave_the_queue(dask_cluster: DaskProcesses) -> None:
     long = TrainingJob(TrainConfig(arch="mlp", epochs=30, batch_size=16, train_size=4000, val_size=500),
                        data=random_digits(4500)).start()
     wait_for(lambda: long.state is JobState.RUNNING, "the first run to start")
@@ -220,3 +183,74 @@ def test_a_second_run_waits_its_turn_and_can_leave_the_queue(dask_cluster: str) 
     long.stop()
     assert long.join(JOB_TIMEOUT) and long.state is JobState.STOPPED
     assert second.join(JOB_TIMEOUT) and second.state is JobState.DONE
+
+
+# --- the local cluster and the settings -----------------------------------------------------
+
+
+def test_the_local_cluster_listens_on_loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.cluster import RESOURCE, Cluster
+
+    monkeypatch.delenv("DIGIT_STUDIO_TF_THREADS", raising=False)
+    local = Cluster(None, workers=1, threads=2)
+    try:
+        assert local.local is not None and local.scheduler.startswith("tcp://127.0.0.1:")
+        assert not local.client.dashboard_link.startswith("http://0.0.0.0")
+        workers = local.client.scheduler_info(n_workers=-1)["workers"]
+        assert len(workers) == 1 and local.capacity() == 2
+        (address, info), = workers.items()
+        assert address.startswith("tcp://127.0.0.1:") and info["nanny"].startswith("tcp://127.0.0.1:")
+        assert info["resources"] == {RESOURCE: 2} and info["nthreads"] == 2
+        assert listening([os.getpid()]) == {"127.0.0.1"}  # scheduler and nanny here, the worker in a child
+        threads = local.client.run(lambda: os.environ.get("DIGIT_STUDIO_TF_THREADS"))
+        assert list(threads.values()) == [str(max(1, ((os.cpu_count() or 2) - 1) // 2))]
+    finally:
+        local.close()
+
+
+def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import cluster
+
+    for name in ("DIGIT_STUDIO_WORKERS", "DIGIT_STUDIO_WORKER_THREADS", "DIGIT_STUDIO_TF_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    cores = os.cpu_count() or 2
+    assert cluster.local_workers() == max(1, cores // 2) and cluster.local_threads() == 1
+    assert cluster.worker_tf_threads(1, 1) == max(1, cores - 1)
+    monkeypatch.setenv("DIGIT_STUDIO_WORKERS", "3")
+    monkeypatch.setenv("DIGIT_STUDIO_WORKER_THREADS", "two")  # not a number: the default
+    assert (cluster.local_workers(), cluster.local_threads()) == (3, 1)
+    monkeypatch.setenv("DIGIT_STUDIO_TF_THREADS", "4")
+    assert cluster.worker_tf_threads(3, 1) == 4
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://127.0.0.1:1")
+    assert cluster.scheduler_address() == "tcp://127.0.0.1:1"
+    if cluster._cluster is None:
+        assert cluster.capacity() == 0  # a named scheduler's workers are unknown until connected
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    if cluster._cluster is None:
+        assert cluster.capacity() == 3  # what the local cluster would offer
+
+
+def test_the_queue_follows_a_changing_capacity() -> None:
+    from core.slots import TrainingSlots
+
+    room = [0]
+    slots = TrainingSlots(capacity=lambda: room[0])
+    assert slots.limit is None and slots.allowed == 0
+    admitted: list[str] = []
+    threads = [threading.Thread(target=lambda t=t: slots.acquire(t, poll=0.01) and admitted.append(t)) for t in "ab"]
+    for thread in threads:
+        thread.start()
+        wait_for(lambda t=thread: slots.waiting == threads.index(t) + 1, "the ticket to queue", 10)
+    time.sleep(0.05)
+    assert admitted == [] and slots.position("a") == 1 and slots.position("b") == 2
+    room[0] = 1  # a worker joined
+    wait_for(lambda: admitted == ["a"], "the first ticket", 10)
+    room[0] = 2
+    wait_for(lambda: admitted == ["a", "b"], "the second ticket", 10)
+    slots.limit = 1  # pinned below the capacity
+    assert slots.allowed == 1
+    slots.limit = None
+    room[0] = "broken"  # type: ignore[assignment]  - a failing count admits nobody
+    assert slots.allowed == 0
+    for thread in threads:
+        thread.join(10)
