@@ -11,9 +11,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import streamlit as st
 
 from core.cluster import start_in_background
-from pages.common import keep_compiled_functions, timed_run
+from pages.internals import keep_compiled_functions, log_internal_problems
+from pages.timing import timed_run
 
 keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
+log_internal_problems()  # once per process: says which library internal an upgrade removed
 st.set_page_config(page_title="Digit Studio", page_icon="✏️", layout="wide")
 start_in_background()  # trainings run on a Dask cluster: have its workers up before anyone presses Train
 

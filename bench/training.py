@@ -100,7 +100,8 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
     """The app's path: a TrainingJob thread, polled twice a second building chart data (the page polls once a second)."""
     import pandas as pd
 
-    from core.jobs import TrainingJob, TrainingSlots, loss_curve
+    from core.charts import loss_curve
+    from core.jobs import TrainingJob, TrainingSlots
     from core.training import TrainConfig, train
 
     job = TrainingJob(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
@@ -128,8 +129,8 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
 
 def two_sessions() -> int:
     """Two jobs training at once in one process; returns how many dataset tensors the process holds."""
-    from core import training
     from core.jobs import TrainingJob, TrainingSlots
+    from core.pipeline import cached_tensor_count
     from core.training import TrainConfig, train
 
     slots = TrainingSlots(2)
@@ -137,7 +138,7 @@ def two_sessions() -> int:
             for s in (1, 2)]
     for job in jobs:
         job.join()
-    return len(training._tensors)
+    return cached_tensor_count()
 
 
 VARIANTS = {

@@ -804,7 +804,7 @@ def main(argv: list[str] | None = None) -> int:
     env = {"MNIST_DIR": args.mnist_dir} if args.mnist_dir and Path(args.mnist_dir).is_dir() else {}
     if not env:
         print(f"warning: MNIST directory {args.mnist_dir!r} not found; the Train page will say MNIST is missing")
-    run_log = ARTIFACTS / "workshop-runs.log"  # the app's own time per script run (pages.common.timed_run)
+    run_log = ARTIFACTS / "workshop-runs.log"  # the app's own time per script run (pages.timing.timed_run)
     run_log.unlink(missing_ok=True)
     env["DIGIT_STUDIO_RUN_LOG"] = str(run_log)
     server = AppServer(env=env, log_path=ARTIFACTS / "workshop-server.log")

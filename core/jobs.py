@@ -11,7 +11,7 @@ processes, on this machine or others.
 Given a ``train_fn``, a job instead calls it in its own thread, in this
 process (tests use a fake).
 
-Nothing here imports streamlit.
+Nothing here imports streamlit, or TensorFlow at import time.
 """
 
 from __future__ import annotations
@@ -23,13 +23,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable
 
-import numpy as np
-
-from core.inference import warm_up
+from core.config import TrainConfig
+from core.progress import BatchUpdate, EpochUpdate, StopSignal, TrainResult
 from core.slots import SLOTS, TrainingSlots, default_limit
-from core.training import BatchUpdate, EpochUpdate, StopSignal, TrainConfig, TrainResult
 
-__all__ = ["SLOTS", "JobState", "Snapshot", "TrainingJob", "TrainingSlots", "default_limit", "loss_curve"]
+__all__ = ["SLOTS", "JobState", "Snapshot", "TrainingJob", "TrainingSlots", "default_limit"]
 
 
 class JobState(str, enum.Enum):
@@ -248,6 +246,8 @@ class TrainingJob:
     def _finish_with(self, result: TrainResult) -> None:
         self._finish(JobState.STOPPED if result.stopped_early else JobState.DONE, result=result)
         if getattr(result, "model", None) is not None:
+            from core.inference import warm_up  # TensorFlow: already loaded by whoever built the model
+
             try:  # compile inference now, after reporting, not on the Draw page's first stroke
                 warm_up(result.model)
             except Exception:  # noqa: BLE001 - the Draw page would compile it anyway
@@ -305,43 +305,3 @@ class TrainingJob:
             self._finish(JobState.FAILED, error=_friendly_error(exc))
             return
         self._finish_with(result)
-
-
-def loss_curve(batches: tuple[BatchUpdate, ...] | list[BatchUpdate], key: str = "loss",
-               smoothing: float = 0.6, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per-group values of a metric from Keras' running epoch means, smoothed.
-
-    Keras reports the mean since the start of the epoch; the mean over just
-    the latest group of batches is recovered from two consecutive reports,
-    then smoothed with an exponential moving average.
-
-    Args:
-        batches: Batch reports in order.
-        key: ``"loss"`` or ``"accuracy"``.
-        smoothing: EMA weight of the past, in [0, 1).
-        max_points: If given, at most this many points are returned, evenly
-            spaced along the curve and always including the first and last
-            (a chart redrawn every second need not draw every batch of a long run).
-
-    Returns:
-        ``(x, y)``: x in epochs (e.g. 1.25 = a quarter into the second epoch), y the smoothed values.
-    """
-    xs, ys = [], []
-    prev_epoch, prev_n, prev_mean, ema = -1, 0, 0.0, None
-    for u in batches:
-        mean = getattr(u, key)
-        if u.epoch != prev_epoch:
-            prev_n, prev_mean, prev_epoch = 0, 0.0, u.epoch
-        n = u.batch
-        if n <= prev_n or not np.isfinite(mean):
-            continue
-        value = (mean * n - prev_mean * prev_n) / (n - prev_n)
-        prev_n, prev_mean = n, mean
-        ema = value if ema is None else smoothing * ema + (1 - smoothing) * value
-        xs.append(u.epoch + n / max(1, u.batches))
-        ys.append(ema)
-    x, y = np.asarray(xs, np.float64), np.asarray(ys, np.float64)
-    if max_points is not None and len(x) > max(max_points, 2):
-        keep = np.unique(np.linspace(0, len(x) - 1, max(max_points, 2)).round().astype(int))
-        x, y = x[keep], y[keep]
-    return x, y

@@ -1,12 +1,16 @@
-"""Result analysis for trained models: confusion matrices and mistakes."""
+"""How good a trained model is: its loss and accuracy on a data set, confusion matrices, mistakes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["Mistake", "confusion_matrix", "mistakes"]
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["Mistake", "confusion_matrix", "evaluate", "mistakes", "predict_dataset", "scores"]
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int = 10) -> np.ndarray:
@@ -58,3 +62,46 @@ def mistakes(probabilities: np.ndarray, y_true: np.ndarray, limit: int = 40) -> 
     confidence = probabilities[wrong, predicted[wrong]]
     order = wrong[np.argsort(-confidence, kind="stable")][:limit]
     return [Mistake(int(i), int(y_true[i]), int(predicted[i]), float(probabilities[i, predicted[i]])) for i in order]
+
+
+def predict_dataset(model: keras.Model, x: np.ndarray, chunk: int = 2000) -> np.ndarray:
+    """Probabilities for uint8 images ``x``, in chunks (no float copy of the whole set).
+
+    Args:
+        model: A digit model.
+        x: (N, 28, 28) uint8 images.
+        chunk: Images per call.
+
+    Returns:
+        (N, 10) float32 probabilities.
+    """
+    if len(x) == 0:
+        return np.zeros((0, 10), np.float32)
+    # Imported here, not at the top: this module stays light until a model is used.
+    from core.inference import predict_proba
+
+    return np.concatenate([predict_proba(model, x[i:i + chunk].astype(np.float32) / 255.0)
+                           for i in range(0, len(x), chunk)])
+
+
+def scores(probabilities: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Cross-entropy loss and accuracy of ``probabilities`` against labels ``y``; ``(nan, nan)`` if empty."""
+    if len(y) == 0:
+        return float("nan"), float("nan")
+    labels = np.asarray(y, dtype=np.int64)
+    picked = np.clip(probabilities[np.arange(len(labels)), labels], 1e-7, 1.0)
+    return float(-np.log(picked).mean()), float((probabilities.argmax(1) == labels).mean())
+
+
+def evaluate(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Loss and accuracy of ``model`` on uint8 images ``x`` with labels ``y``.
+
+    Args:
+        model: A digit model.
+        x: (N, 28, 28) uint8 images.
+        y: (N,) labels.
+
+    Returns:
+        ``(loss, accuracy)``; ``(nan, nan)`` for an empty set.
+    """
+    return scores(predict_dataset(model, x), y)

@@ -10,25 +10,26 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Iterator
 from contextlib import redirect_stdout
-from typing import Iterator, Literal
 
 import keras
 from keras import layers
 
+from core.config import ARCHS, Arch
 from core.runtime import configure_tensorflow
 
 configure_tensorflow()
 
 __all__ = ["ARCHITECTURES", "build_model", "compile_model", "model_summary"]
 
-Arch = Literal["mlp", "cnn"]
-
-#: Architectures offered in the app, with a one-line description each.
-ARCHITECTURES: dict[str, str] = {
+_DESCRIPTIONS = {
     "mlp": "Dense network 784-128-64-10 with dropout (the classic tutorial model)",
     "cnn": "Convolutional network: 2×(conv-conv-pool) + dense, batch norm and dropout",
 }
+
+#: Architectures offered in the app (named by ``core.config.ARCHS``, in its order), with a one-line description each.
+ARCHITECTURES: dict[str, str] = {name: _DESCRIPTIONS[name] for name in ARCHS}
 
 
 def _seeds(seed: int | None) -> Iterator[int | None]:

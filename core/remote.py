@@ -66,7 +66,7 @@ def train_task(job: str, config: dict, data: Any = None) -> dict:
 
     Args:
         job: The submitting job's id (tags every progress message).
-        config: A :class:`core.training.TrainConfig` as a dict.
+        config: A :class:`core.config.TrainConfig` as a dict.
         data: ``((x_train, y_train), (x_test, y_test))``, or ``None`` for this worker's MNIST.
 
     Returns:
@@ -79,7 +79,9 @@ def train_task(job: str, config: dict, data: Any = None) -> dict:
 
     # Before TensorFlow's import and MNIST's loading: the page shows "starting" from here on.
     report("started", worker=worker.address, pid=os.getpid())
-    from core.training import StopSignal, TrainConfig, train
+    from core.config import TrainConfig
+    from core.progress import StopSignal
+    from core.training import train
 
     signal, done = StopSignal(), threading.Event()
     watcher = threading.Thread(target=_watch_stop, args=(Event(stop_event_name(job), client=get_client()), signal, done),
@@ -115,14 +117,14 @@ def warm_up_worker() -> int:
 
 def decode_update(message: dict) -> Any:
     """The :class:`BatchUpdate` or :class:`EpochUpdate` in a ``batch`` or ``epoch`` progress message."""
-    from core.training import BatchUpdate, EpochUpdate
+    from core.progress import BatchUpdate, EpochUpdate
 
     kind = BatchUpdate if message["kind"] == "batch" else EpochUpdate
     return kind(*message["update"])
 
 
 def pack_result(result: Any) -> dict:
-    """A :class:`core.training.TrainResult` as plain data: weights instead of the model."""
+    """A :class:`core.progress.TrainResult` as plain data: weights instead of the model."""
     return {
         "config": result.config.to_dict(),
         "weights": [np.asarray(w) for w in result.model.get_weights()],
@@ -139,9 +141,10 @@ def pack_result(result: Any) -> dict:
 
 
 def unpack_result(payload: dict) -> Any:
-    """The :class:`core.training.TrainResult` a :func:`pack_result` payload describes, with its model rebuilt here."""
+    """The :class:`core.progress.TrainResult` a :func:`pack_result` payload describes, with its model rebuilt here."""
+    from core.config import TrainConfig
     from core.model import build_model
-    from core.training import BatchUpdate, TrainConfig, TrainResult
+    from core.progress import BatchUpdate, TrainResult
 
     config = TrainConfig(**payload["config"])
     model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)

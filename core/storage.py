@@ -22,9 +22,12 @@ __all__ = [
     "DEFAULT_MODEL",
     "MODELS_DIR",
     "InvalidModelName",
+    "ModelExists",
     "SavedModel",
     "validate_name",
     "save_model",
+    "save_new",
+    "model_bytes",
     "write_card",
     "read_card",
     "list_models",
@@ -37,6 +40,20 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 class InvalidModelName(ValueError):
     """A model name that is empty, too long, reserved, or has forbidden characters."""
+
+
+class ModelExists(Exception):
+    """A model of that name is saved already (and replacing it was not asked for).
+
+    Not an ``OSError``: callers that report failed writes do not mistake it for one.
+
+    Attributes:
+        name: The name that is taken.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"A model named “{name}” already exists.")
+        self.name = name
 
 
 @dataclass(frozen=True)
@@ -124,6 +141,40 @@ def save_model(model: keras.Model, path: str | os.PathLike[str], card: dict[str,
     if card is not None:
         write_card(path.with_suffix(".json"), card)
     return path
+
+
+def save_new(model: keras.Model, name: str, card: dict[str, Any] | None = None, replace: bool = False,
+             directory: str | os.PathLike[str] = MODELS_DIR) -> Path:
+    """Save ``model`` as ``NAME.keras`` in ``directory``, unless that name is taken.
+
+    Args:
+        model: The model to save.
+        name: The user's name for it (checked by :func:`validate_name`).
+        card: Its card, written beside it as ``NAME.json``.
+        replace: Overwrite a model saved under the same name.
+        directory: The models folder.
+
+    Returns:
+        The path written.
+
+    Raises:
+        InvalidModelName: The name is not allowed.
+        ModelExists: A model of that name exists and ``replace`` is False (nothing is written).
+        OSError: The files could not be written (an existing model is left as it was).
+    """
+    name = validate_name(name)
+    path = Path(directory) / f"{name}.keras"
+    if path.exists() and not replace:
+        raise ModelExists(name)
+    return save_model(model, path, card)
+
+
+def model_bytes(model: keras.Model) -> bytes:
+    """The model as the bytes of a ``.keras`` file (for a download), written via a temporary folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
 
 
 def read_card(path: Path) -> dict[str, Any]:

@@ -11,7 +11,6 @@ Prints one line per epoch and, last, ``test_accuracy=0.XXXX``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import shlex
 import sys
@@ -23,16 +22,16 @@ os.environ.setdefault("DIGIT_STUDIO_TF_THREADS", "0")
 
 
 def _parser() -> argparse.ArgumentParser:
-    from core.training import TrainConfig
+    from core.config import ARCHS, SCHEDULES, TrainConfig
 
     d = TrainConfig()
     p = argparse.ArgumentParser(prog="python -m core.train", description="Train an MNIST digit classifier.")
-    p.add_argument("--arch", choices=["mlp", "cnn"], default=d.arch)
+    p.add_argument("--arch", choices=ARCHS, default=d.arch)
     p.add_argument("--epochs", type=int, default=d.epochs)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--dropout", type=float, default=d.dropout)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
-    p.add_argument("--schedule", choices=["constant", "cosine"], default=d.schedule)
+    p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--augment", action="store_true", help="random rotation, shift, zoom, shear and stroke thickness")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--train-size", type=int, default=None, help="training images (default: all but the validation set)")
@@ -45,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, train, print progress, save. Returns the exit code."""
     args = _parser().parse_args(argv)
+    from core.cards import model_card
     from core.data import MnistUnavailableError
     from core.storage import save_model
     from core.training import EpochUpdate, TrainConfig, train
@@ -70,19 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"test_loss={result.test_loss:.4f}  trained {result.epochs_completed:g} epochs in {result.duration:.1f}s "
           f"({result.samples_per_second:.0f} samples/s)", flush=True)
     if args.out is not None:
-        import tensorflow as tf
-
-        card = {
-            "name": args.out.stem,
-            "config": config.to_dict(),
-            "test_accuracy": round(result.test_accuracy, 4),
-            "test_loss": round(result.test_loss, 4),
-            "history": result.history,
-            "train_seconds": round(result.duration, 1),
-            "command": "python -m core.train " + shlex.join(sys.argv[1:] if argv is None else argv),
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "tensorflow": tf.__version__,
-        }
+        command = "python -m core.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+        card = model_card(result, args.out.stem, source="core.train command line", command=command)
         save_model(result.model, args.out, card)
         print(f"saved {args.out}", flush=True)
     print(f"test_accuracy={result.test_accuracy:.4f}", flush=True)

@@ -10,7 +10,10 @@ from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
 from core.storage import list_models
-from pages.common import CANVAS_SCRIPT, use_app_navigation, active_model, session, show_pixels
+from pages.internals import canvas_script, use_app_navigation
+from pages.model_cache import active_model
+from pages.state import session
+from pages.widgets import show_pixels
 
 use_app_navigation()
 
@@ -65,7 +68,7 @@ with left:
             height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
             return_image_data=True, key="draw_canvas",
         )
-        st.html(CANVAS_SCRIPT, unsafe_allow_javascript=True)
+        st.html(canvas_script(), unsafe_allow_javascript=True)
         st.caption("Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
                    "and the bin clears it. The digit is classified as each stroke ends.")
         rgba = canvas.image_data

@@ -3,7 +3,10 @@
 import numpy as np
 import streamlit as st
 
-from pages.common import use_app_navigation, active_model, session, show_pixels
+from pages.internals import use_app_navigation
+from pages.model_cache import active_model
+from pages.state import session
+from pages.widgets import show_pixels
 
 use_app_navigation()
 

@@ -70,7 +70,7 @@ def joined(elements) -> str:
 
 
 def data_of(at: AppTest):
-    """The session's :class:`pages.common.SessionData`."""
+    """The session's :class:`pages.state.SessionData`."""
     return at.session_state["digit_studio"]
 
 
@@ -306,7 +306,7 @@ def test_the_canvas_script_targets_the_installed_canvas_component() -> None:
     button, found by its title: that title must be the one the installed component uses."""
     import streamlit_drawable_canvas
 
-    from pages.common import CANVAS_SCRIPT, SEND_BUTTON_TITLE
+    from pages.internals import CANVAS_SCRIPT, SEND_BUTTON_TITLE
 
     build = Path(streamlit_drawable_canvas.__file__).parent / "frontend" / "build"
     bundle = "".join(f.read_text(encoding="utf-8") for f in build.glob("index-*.js"))

@@ -67,3 +67,16 @@ def test_light_modules_do_not_import_tensorflow_or_streamlit():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_config_does_not_import_tensorflow():
+    """TrainConfig is used by ``python -m core.train --help`` and by job servers: no model library."""
+    code = (
+        "import json, sys\n"
+        "import core.config\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
+        "print(json.dumps(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

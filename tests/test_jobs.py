@@ -12,8 +12,9 @@ import time
 import numpy as np
 import pytest
 
+from core.charts import loss_curve
 from core.data import MnistUnavailableError
-from core.jobs import JobState, TrainingJob, TrainingSlots, default_limit, loss_curve
+from core.jobs import JobState, TrainingJob, TrainingSlots, default_limit
 from core.training import BatchUpdate, EpochUpdate, TrainConfig, TrainResult
 
 CONFIG = TrainConfig(arch="mlp", epochs=2)

@@ -1,9 +1,10 @@
-"""Tests for core.storage (names, atomic saves, listing), core.images (uploads) and core.metrics."""
+"""Tests for core.storage (names, atomic saves, listing), core.images (uploads) and core.metrics (scores)."""
 
 from __future__ import annotations
 
 import io
 import json
+import math
 import stat
 from pathlib import Path
 
@@ -12,8 +13,9 @@ import pytest
 from PIL import Image
 
 from core.images import MAX_BYTES, WORK_SIZE, BadImageError, decode_upload
-from core.metrics import Mistake, confusion_matrix, mistakes
-from core.storage import InvalidModelName, list_models, read_card, save_model, validate_name, write_card
+from core.metrics import Mistake, confusion_matrix, evaluate, mistakes, predict_dataset, scores
+from core.storage import (InvalidModelName, ModelExists, list_models, model_bytes, read_card, save_model, save_new,
+                          validate_name, write_card)
 
 # --- validate_name ------------------------------------------------------------------------
 
@@ -128,6 +130,61 @@ def test_cards(tmp_path):
     assert read_card(model_path) == {}
     model_path.with_suffix(".json").write_text("[1, 2]")
     assert read_card(model_path) == {}
+
+
+# --- save_new / model_bytes ----------------------------------------------------------------------
+
+
+def test_save_new_writes_model_and_card_under_the_name(tmp_path):
+    path = save_new(_FakeModel(b"first"), "  digits-1 ", card={"name": "digits-1"}, directory=tmp_path)
+    assert path == tmp_path / "digits-1.keras" and path.read_bytes() == b"first"
+    assert read_card(path) == {"name": "digits-1"}
+
+
+def test_save_new_refuses_a_taken_name_and_leaves_it_alone(tmp_path):
+    save_new(_FakeModel(b"first"), "digits", card={"v": 1}, directory=tmp_path)
+    second = _FakeModel(b"second")
+    with pytest.raises(ModelExists, match="“digits” already exists") as caught:
+        save_new(second, "digits", card={"v": 2}, directory=tmp_path)
+    assert caught.value.name == "digits" and not isinstance(caught.value, OSError)
+    assert second.saved_to == []  # nothing was even written to a temporary file
+    assert (tmp_path / "digits.keras").read_bytes() == b"first" and read_card(tmp_path / "digits.keras") == {"v": 1}
+    save_new(second, "digits", card={"v": 2}, replace=True, directory=tmp_path)
+    assert (tmp_path / "digits.keras").read_bytes() == b"second" and read_card(tmp_path / "digits.keras") == {"v": 2}
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a b", "default"])
+def test_save_new_refuses_bad_names_before_writing(tmp_path, name):
+    model = _FakeModel()
+    with pytest.raises(InvalidModelName):
+        save_new(model, name, directory=tmp_path)
+    assert model.saved_to == [] and list(tmp_path.iterdir()) == []
+
+
+def test_save_new_failed_write_is_an_os_error(tmp_path):
+    with pytest.raises(OSError, match="No space"):
+        save_new(_FakeModel(fail=True), "digits", directory=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_bytes_are_the_saved_file_and_leave_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where TemporaryDirectory makes its folder
+    model = _FakeModel(b"zip of a model")
+    assert model_bytes(model) == b"zip of a model"
+    assert model.saved_to[0].suffix == ".keras"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_model_bytes_real_keras_round_trip(tmp_path):
+    pytest.importorskip("keras")
+    from core.inference import load_model, predict_proba
+    from core.model import build_model
+
+    model = build_model("mlp", seed=0)
+    path = tmp_path / "downloaded.keras"
+    path.write_bytes(model_bytes(model))
+    images = np.random.default_rng(1).random((2, 28, 28), dtype=np.float32)
+    np.testing.assert_allclose(predict_proba(load_model(path), images), predict_proba(model, images), atol=1e-6)
 
 
 # --- list_models -----------------------------------------------------------------------------------
@@ -302,3 +359,26 @@ def test_mistakes_most_confident_first():
     assert [m.index for m in mistakes(probabilities, y_true, limit=2)] == [2, 1]
     assert mistakes(probabilities, probabilities.argmax(1)) == []
     assert all(isinstance(m.index, int) and isinstance(m.confidence, float) for m in found)
+
+
+def test_scores():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], np.float32)
+    loss, accuracy = scores(probabilities, np.array([0, 1, 1]))
+    assert accuracy == pytest.approx(2 / 3)
+    assert loss == pytest.approx(-(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3, rel=1e-5)
+    assert all(math.isnan(v) for v in scores(np.zeros((0, 10)), np.zeros(0)))
+
+
+def test_predict_dataset_in_chunks_and_evaluate():
+    pytest.importorskip("tensorflow")
+    from core.inference import predict_proba
+    from core.model import build_model
+
+    model = build_model("mlp", 0.0, seed=0)
+    x = np.random.default_rng(0).integers(0, 256, (25, 28, 28)).astype(np.uint8)
+    y = np.arange(25) % 10
+    chunked = predict_dataset(model, x, chunk=7)
+    assert chunked.shape == (25, 10) and chunked.dtype == np.float32
+    np.testing.assert_allclose(chunked, predict_proba(model, x.astype(np.float32) / 255.0), rtol=1e-5, atol=1e-6)
+    assert evaluate(model, x, y) == pytest.approx(scores(chunked, y))
+    assert predict_dataset(model, x[:0]).shape == (0, 10)

@@ -1,4 +1,7 @@
-"""Tests for core.training: config validation and parsing, tiny training runs, stopping, augmentation."""
+"""Tests for core.training.train: tiny training runs, stopping, reuse of the compiled step.
+
+The parts have their own tests: test_config, test_progress, test_pipeline, test_optimizer, test_trainer.
+"""
 
 from __future__ import annotations
 
@@ -11,155 +14,14 @@ import pytest
 tf = pytest.importorskip("tensorflow")
 
 from core.inference import predict_proba  # noqa: E402
-from core import training  # noqa: E402
-from core.training import (  # noqa: E402
-    BatchUpdate,
-    EpochUpdate,
-    LearningRate,
-    StopSignal,
-    TrainConfig,
-    augment_batch,
-    scores,
-    steps_per_execution_for,
-    train,
-)
-
-
-def _synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Easy, learnable 'digits': class k is a bright 4×4 block at a class-specific spot, plus noise."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, n).astype(np.uint8)
-    x = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
-    for i, label in enumerate(y):
-        row, col = 4 + 8 * (label // 4), 2 + 6 * (label % 4)
-        x[i, row:row + 4, col:col + 4] = 255
-    return x, y
+from core import trainer as trainers  # noqa: E402
+from core.training import BatchUpdate, EpochUpdate, StopSignal, TrainConfig, train  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def synthetic_data():
+def synthetic_data(synthetic_digits):
     """400 training images (the last 100 are validation) and 60 test images."""
-    return _synthetic(400, seed=0), _synthetic(60, seed=1)
-
-
-# --- TrainConfig ----------------------------------------------------------------------
-
-
-def test_default_config_is_valid():
-    config = TrainConfig()
-    assert config.validate() is config
-    assert config.to_dict()["arch"] == "cnn"
-
-
-@pytest.mark.parametrize("changes", [
-    {"epochs": 1}, {"epochs": 30}, {"batch_size": 16}, {"batch_size": 1024}, {"dropout": 0.0}, {"dropout": 0.7},
-    {"learning_rate": 1e-4}, {"learning_rate": 1e-2}, {"train_size": 100}, {"train_size": None},
-    {"val_size": 0}, {"width": 4}, {"arch": "mlp"}, {"schedule": "cosine"}, {"augment": True},
-])
-def test_validate_accepts(changes):
-    TrainConfig(**changes).validate()
-
-
-@pytest.mark.parametrize("changes, word", [
-    ({"epochs": 0}, "Epochs"), ({"epochs": 31}, "Epochs"), ({"batch_size": 8}, "Batch size"),
-    ({"batch_size": 2048}, "Batch size"), ({"dropout": -0.1}, "Dropout"), ({"dropout": 0.71}, "Dropout"),
-    ({"dropout": float("nan")}, "Dropout"), ({"learning_rate": 0.5}, "Learning rate"),
-    ({"learning_rate": 1e-6}, "Learning rate"), ({"train_size": 99}, "Train size"), ({"train_size": 60001}, "Train size"),
-    ({"val_size": -1}, "Val size"), ({"val_size": 20001}, "Val size"), ({"width": 2}, "Width"), ({"seed": -1}, "Seed"),
-    ({"epochs": True}, "Epochs"), ({"epochs": "5"}, "Epochs"), ({"arch": "resnet"}, "Architecture"),
-    ({"schedule": "step"}, "Schedule"),
-])
-def test_validate_rejects(changes, word):
-    with pytest.raises(ValueError, match=word):
-        TrainConfig(**changes).validate()
-
-
-def test_from_strings_valid_values():
-    config, problems = TrainConfig.from_strings({
-        "arch": " MLP ", "epochs": "3", "batch_size": "64", "dropout": "0.25", "learning_rate": "5e-4",
-        "schedule": "cosine", "augment": "yes", "seed": "7", "train_size": "all", "val_size": "500", "width": "8",
-    })
-    assert problems == []
-    assert config == TrainConfig(arch="mlp", epochs=3, batch_size=64, dropout=0.25, learning_rate=5e-4,
-                                 schedule="cosine", augment=True, seed=7, train_size=None, val_size=500, width=8)
-
-
-@pytest.mark.parametrize("raw, expected", [
-    ("1", True), ("true", True), ("On", True), ("0", False), ("false", False), ("no", False), ("OFF", False),
-])
-def test_from_strings_booleans(raw, expected):
-    config, problems = TrainConfig.from_strings({"augment": raw}, base=TrainConfig(augment=not expected))
-    assert problems == [] and config.augment is expected
-
-
-@pytest.mark.parametrize("raw", ["all", "ALL", "none", ""])
-def test_from_strings_all_train_size(raw):
-    config, problems = TrainConfig.from_strings({"train_size": raw}, base=TrainConfig(train_size=500))
-    assert problems == [] and config.train_size is None
-
-
-@pytest.mark.parametrize("key, raw", [
-    ("epochs", "abc"), ("epochs", "nan"), ("epochs", "1e9"), ("epochs", "-3"), ("epochs", "2.5"), ("epochs", "1000"),
-    ("batch_size", "0"), ("dropout", "nan"), ("dropout", "inf"), ("dropout", "-0.5"), ("dropout", "abc"),
-    ("learning_rate", "1e9"), ("learning_rate", "-1e-3"), ("train_size", "10"), ("train_size", "lots"),
-    ("augment", "maybe"), ("arch", "transformer"), ("schedule", "exp"), ("seed", "-1"), ("width", "1e9"),
-])
-def test_from_strings_garbage_is_reported_and_ignored(key, raw):
-    base = TrainConfig(arch="mlp", epochs=4)
-    config, problems = TrainConfig.from_strings({key: raw}, base=base)
-    assert config == base  # the base value is kept
-    assert len(problems) == 1
-    assert key in problems[0] and repr(raw.strip()) in problems[0]
-    config.validate()
-
-
-def test_from_strings_mixed_and_unknown_keys():
-    config, problems = TrainConfig.from_strings(
-        {"epochs": "2", "dropout": "lots", "colour": "blue", "__class__": "x", "batch_size": "32"})
-    assert config.epochs == 2 and config.batch_size == 32 and config.dropout == TrainConfig().dropout
-    assert len(problems) == 1 and "dropout" in problems[0]
-
-
-# --- helpers -----------------------------------------------------------------------------
-
-
-def test_steps_per_execution_bounds():
-    for arch in ("mlp", "cnn"):
-        for batch in (16, 128, 1024):
-            for width in (4, 16, 64):
-                spe = steps_per_execution_for(arch, batch, width)
-                assert isinstance(spe, int) and 1 <= spe <= 128
-    assert steps_per_execution_for("mlp", 16) == 128  # capped
-    assert steps_per_execution_for("cnn", 1024, width=64) == 1  # at least one
-    assert steps_per_execution_for("cnn", 32) >= steps_per_execution_for("cnn", 256)
-
-
-def test_batch_update_fraction():
-    assert BatchUpdate(0, 4, 5, 10, 1.0, 0.5, 1.0).fraction == pytest.approx(0.125)
-    assert BatchUpdate(3, 4, 10, 10, 1.0, 0.5, 1.0).fraction == 1.0
-    assert BatchUpdate(0, 1, 0, 0, 1.0, 0.5, 1.0).fraction == 0.0
-
-
-def test_scores():
-    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]], np.float32)
-    loss, accuracy = scores(probabilities, np.array([0, 1, 1]))
-    assert accuracy == pytest.approx(2 / 3)
-    assert loss == pytest.approx(-(math.log(0.9) + math.log(0.8) + math.log(0.4)) / 3, rel=1e-5)
-    assert all(math.isnan(v) for v in scores(np.zeros((0, 10)), np.zeros(0)))
-
-
-def test_augment_batch_keeps_shape_and_range():
-    x, _ = _synthetic(16, seed=3)
-    images = tf.constant(x.astype(np.float32) / 255.0)
-    images = tf.concat([images, tf.zeros((1, 28, 28))], axis=0)  # an empty image must not become NaN
-    out = augment_batch(images, tf.random.Generator.from_seed(0)).numpy()
-    assert out.shape == (17, 28, 28) and out.dtype == np.float32
-    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
-    np.testing.assert_allclose(out[:16].max(axis=(1, 2)), 1.0, atol=1e-5)  # strongest ink stays 1
-    assert out[16].max() == 0.0
-    assert np.abs(out[:16] - images.numpy()[:16]).mean() > 0.01  # it did change the images
-    again = augment_batch(images, tf.random.Generator.from_seed(0)).numpy()
-    np.testing.assert_allclose(again, out, atol=1e-6)  # seeded: reproducible
+    return synthetic_digits(400, seed=0), synthetic_digits(60, seed=1)
 
 
 # --- training runs ------------------------------------------------------------------------
@@ -258,43 +120,15 @@ def test_invalid_config_raises_before_training(synthetic_data):
         train(TrainConfig(epochs=0), data=synthetic_data)
 
 
-def test_stop_signal_variable_follows_event():
-    stop, variable = StopSignal(), tf.Variable(True)
-    stop.attach(variable)
-    assert not stop.is_set() and not bool(variable.numpy())
-    stop.set()
-    assert stop.is_set() and bool(variable.numpy())
-    late, late_variable = StopSignal(), tf.Variable(False)
-    late.set()
-    late.attach(late_variable)
-    assert bool(late_variable.numpy())  # attached after set(): starts True
-    detached, left_alone = StopSignal(), tf.Variable(False)
-    detached.attach(left_alone)
-    detached.detach(left_alone)
-    detached.set()
-    assert not bool(left_alone.numpy())  # detached: left alone
-
-
-# --- learning rate and the reused training step ----------------------------------------
-
-
-@pytest.mark.parametrize("step", [0, 1, 37, 100, 199, 200, 500])
-def test_learning_rate_matches_keras(step):
-    keras = pytest.importorskip("keras")
-    cosine = LearningRate(3e-3, 200, alpha=0.05)
-    expected = keras.optimizers.schedules.CosineDecay(3e-3, 200, alpha=0.05)(step)
-    assert float(cosine(step)) == pytest.approx(float(expected), rel=1e-5)
-    assert float(LearningRate(3e-3)(step)) == pytest.approx(3e-3)
-    cosine.set(1e-3, 0)  # changed in place: now constant
-    assert float(cosine(step)) == pytest.approx(1e-3)
+# --- the reused training step ------------------------------------------------------------
 
 
 def _trainers_for(config: TrainConfig) -> list:
-    return training._trainers._idle.get((config.arch, config.width, config.dropout, False), [])
+    return trainers.trainer_pool._idle.get((config.arch, config.width, config.dropout, False), [])
 
 
 def test_compiled_step_is_reused_and_runs_stay_reproducible(synthetic_data):
-    training._trainers.clear()
+    trainers.trainer_pool.clear()
     config = TrainConfig(arch="mlp", epochs=2, batch_size=32, val_size=100, dropout=0.25, seed=4)
     first = train(config, data=synthetic_data, steps_per_execution=3)
     (trainer,) = _trainers_for(config)
@@ -314,7 +148,7 @@ def test_compiled_step_is_reused_and_runs_stay_reproducible(synthetic_data):
 
 
 def test_failed_run_does_not_return_its_trainer(synthetic_data):
-    training._trainers.clear()
+    trainers.trainer_pool.clear()
     config = TrainConfig(arch="mlp", epochs=1, batch_size=32, val_size=100, dropout=0.35)
 
     def broken_hook(update: BatchUpdate) -> None:
@@ -326,11 +160,13 @@ def test_failed_run_does_not_return_its_trainer(synthetic_data):
     assert train(config, data=synthetic_data).epochs_completed == 1.0  # a fresh trainer next time
 
 
-def test_trainer_pool_is_bounded():
-    pool = training._TrainerPool(per_key=2, keys=2)
-    for key in ("a", "a", "a", "b", "c"):
-        pool.give(key, object())
-    assert sorted(pool._idle) == ["b", "c"]  # least recently used key dropped
-    assert len(pool._idle["b"]) == 1
-    made = pool.take("a", lambda: "new")
-    assert made == "new"
+def test_every_name_is_still_importable_from_core_training():
+    from core import config, metrics, optimizer, pipeline, progress, trainer, training
+
+    homes = {"TrainConfig": config, "train": training, "TrainResult": progress, "BatchUpdate": progress,
+             "EpochUpdate": progress, "StopSignal": progress, "ProgressTracker": progress, "BlockTrainer": trainer,
+             "FusedAdam": optimizer, "LearningRate": optimizer, "copy_variables": trainer, "augment_batch": pipeline,
+             "evaluate": metrics, "predict_dataset": metrics, "scores": metrics, "steps_per_execution_for": trainer}
+    assert sorted(training.__all__) == sorted(homes)
+    for name, home in homes.items():
+        assert getattr(training, name) is getattr(home, name), name

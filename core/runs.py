@@ -1,0 +1,106 @@
+"""A session's finished training runs: the record of each, its number, and the views of them.
+
+A :class:`Run` wraps what :func:`core.training.train` returned with the
+run's number in the session and how it ended. The functions here turn runs
+into what the Train page shows: epoch reports for the charts, the history
+table and the rows of "Your runs compared". Importing this module loads no
+TensorFlow (pages import it on every script run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+import pandas as pd
+
+if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorFlow
+    from core.training import EpochUpdate, TrainResult
+
+__all__ = ["Run", "next_number", "epoch_updates", "history_table", "comparison_rows"]
+
+
+@dataclass
+class Run:
+    """A finished training run of this session.
+
+    Attributes:
+        number: 1-based run number within the session.
+        result: What ``core.training.train`` returned.
+        state: ``"done"`` or ``"stopped"``.
+        download: The ``.keras`` bytes, made on first request (see :meth:`keras_bytes`).
+    """
+
+    number: int
+    result: TrainResult
+    state: str
+    download: bytes | None = None
+
+    @property
+    def label(self) -> str:
+        """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
+        c = self.result.config
+        stopped = " (stopped)" if self.state == "stopped" else ""
+        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
+
+    def keras_bytes(self) -> bytes:
+        """The model as a ``.keras`` file's bytes, made once and kept for later downloads."""
+        if self.download is None:
+            from core.storage import model_bytes  # Keras, loaded only once a model is exported
+
+            self.download = model_bytes(self.result.model)
+        return self.download
+
+
+def next_number(runs: Sequence[Run]) -> int:
+    """The number for a session's next run: one more than the highest so far (1 for the first)."""
+    return max((r.number for r in runs), default=0) + 1
+
+
+def epoch_updates(result: TrainResult) -> list[EpochUpdate]:
+    """The per-epoch reports of a finished run, rebuilt from its history (for its charts).
+
+    Args:
+        result: A finished run's result.
+
+    Returns:
+        One ``EpochUpdate`` per epoch in the history; the last is marked
+        incomplete when a stop cut it short. ``elapsed`` is not kept in a
+        history and is 0.
+    """
+    from core.training import EpochUpdate  # only results (made by core.training) reach here
+
+    h = result.history
+    n = len(h["loss"])
+    return [EpochUpdate(i, result.config.epochs, h["loss"][i], h["accuracy"][i], h["val_loss"][i],
+                        h["val_accuracy"][i], 0.0, complete=not (result.stopped_early and i == n - 1))
+            for i in range(n)]
+
+
+def history_table(result: TrainResult) -> pd.DataFrame:
+    """A run's per-epoch history as a table: one column per metric, indexed by epoch from 1."""
+    table = pd.DataFrame(result.history)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="epoch")
+    return table
+
+
+def comparison_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """One row per run for "Your runs compared": its settings, test accuracy and time.
+
+    Args:
+        runs: Finished runs, in the order to show them.
+
+    Returns:
+        Dicts with the keys ``run``, ``arch``, ``epochs`` (done/planned),
+        ``batch``, ``dropout``, ``lr``, ``augment``, ``images``, ``seed``,
+        ``test accuracy`` and ``time (s)``.
+    """
+    rows = []
+    for run in runs:
+        r = run.result
+        c = r.config
+        rows.append({"run": run.number, "arch": c.arch, "epochs": f"{r.epochs_completed:g}/{c.epochs}",
+                     "batch": c.batch_size, "dropout": c.dropout, "lr": c.learning_rate, "augment": c.augment,
+                     "images": c.train_images, "seed": c.seed, "test accuracy": r.test_accuracy,
+                     "time (s)": round(r.duration, 1)})
+    return rows
