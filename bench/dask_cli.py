@@ -39,7 +39,7 @@ class DaskProcesses:
         self.logs: list[IO[bytes]] = []
         self.address = ""
 
-    def __enter__(self) -> "DaskProcesses":
+    def __enter__(self) -> DaskProcesses:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -48,6 +48,8 @@ class DaskProcesses:
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
         full_env.pop("DASK_SCHEDULER_ADDRESS", None)
+        if full_env.get("MNIST_DIR"):  # the processes run in workdir: a relative path would point elsewhere
+            full_env["MNIST_DIR"] = str(Path(full_env["MNIST_DIR"]).resolve())
         log = (self.workdir / f"{name}.log").open("ab")
         self.logs.append(log)
         process = subprocess.Popen([str(DASK), *args], cwd=self.workdir, env=full_env, stdout=log, stderr=log,
@@ -60,8 +62,9 @@ class DaskProcesses:
         scheduler_file = self.workdir / "scheduler.json"
         scheduler_file.unlink(missing_ok=True)
         # --no-dashboard alone still serves Dask's HTTP routes on 0.0.0.0:8787: bind them to loopback too.
-        process = self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                            "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)])
+        args = ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                "--scheduler-file", str(scheduler_file)]
+        process = self._spawn("scheduler", args)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline and process.poll() is None:
             try:

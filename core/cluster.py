@@ -33,7 +33,8 @@ import logging
 import os
 import threading
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import dask
 from distributed import Client, LocalCluster, fire_and_forget

@@ -55,7 +55,7 @@ class ClusterRun:
     #: Seconds between checks, at most (a stop, the result or a lost worker wake the thread at once).
     POLL = 0.25
 
-    def __init__(self, job: "TrainingJob", cluster: Cluster, wake: threading.Event) -> None:
+    def __init__(self, job: TrainingJob, cluster: Cluster, wake: threading.Event) -> None:
         self.job, self.cluster, self.wake = job, cluster, wake
         self.key = task_key(job.id)
         self.worker: str | None = None

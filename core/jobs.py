@@ -20,8 +20,8 @@ import enum
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from core.config import TrainConfig
 from core.progress import BatchUpdate, EpochUpdate, StopSignal, TrainResult
@@ -161,7 +161,7 @@ class TrainingJob:
 
     # -- control -------------------------------------------------------------
 
-    def start(self) -> "TrainingJob":
+    def start(self) -> TrainingJob:
         """Start the job's thread; returns ``self``."""
         self._thread.start()
         return self

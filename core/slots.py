@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["SLOTS", "TrainingSlots", "default_limit", "pinned_limit"]
 
