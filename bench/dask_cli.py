@@ -62,8 +62,8 @@ class DaskProcesses:
         scheduler_file = self.workdir / "scheduler.json"
         scheduler_file.unlink(missing_ok=True)
         # --no-dashboard alone still serves Dask's HTTP routes on 0.0.0.0:8787: bind them to loopback too.
-        args = ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
-                "--scheduler-file", str(scheduler_file)]
+        args = ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)]
         process = self._spawn("scheduler", args)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline and process.poll() is None:

@@ -85,7 +85,8 @@ def train_task(job: str, config: dict, data: Any = None) -> dict:
 
     signal, done = StopSignal(), threading.Event()
     stop = Event(stop_event_name(job), client=get_client())
-    watcher = threading.Thread(target=_watch_stop, args=(stop, signal, done), name=f"digit-studio-stop-{job}", daemon=True)
+    watcher = threading.Thread(target=_watch_stop, args=(stop, signal, done), name=f"digit-studio-stop-{job}",
+                               daemon=True)
     watcher.start()
     try:
         result = train(TrainConfig(**config),
