@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 
-from bench.dask_cli import DASK, DaskProcesses
+from bench.dask_cli import DASK, ROOT, DaskProcesses
 from core.jobs import JobState, TrainingJob
 from core.training import TrainConfig
 
@@ -254,3 +254,24 @@ def test_the_queue_follows_a_changing_capacity() -> None:
     assert slots.allowed == 0
     for thread in threads:
         thread.join(10)
+
+
+needs_mnist = pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="set MNIST_DIR to the MNIST folder")
+
+
+@needs_mnist
+def test_the_command_line_trains_on_the_cluster(dask_cluster: DaskProcesses, tmp_path) -> None:
+    import json
+    import subprocess
+
+    out = tmp_path / "tiny.keras"
+    env = {**os.environ, "DASK_SCHEDULER_ADDRESS": dask_cluster.address}
+    proc = subprocess.run([sys.executable, "-m", "core.train", "--cluster", "--arch", "mlp", "--epochs", "2",
+                           "--train-size", "2000", "--val-size", "500", "--out", str(out)],
+                          cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True, timeout=JOB_TIMEOUT, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["1/2", "2/2"]
+    assert lines[-1].startswith("test_accuracy=") and float(lines[-1].split("=")[1]) > 0.5
+    assert out.is_file() and json.loads(out.with_suffix(".json").read_text())["config"]["train_size"] == 2000
