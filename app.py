@@ -12,12 +12,14 @@ import streamlit as st
 
 from pages.forget import forget_control
 from pages.identity import keep_cookie
+from core.cluster import start_in_background
 from pages.internals import keep_compiled_functions, log_internal_problems
 from pages.timing import timed_run
 
 keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
 log_internal_problems()  # once per process: says which library internal an upgrade removed
 st.set_page_config(page_title="Digit Studio", page_icon="✏️", layout="wide")
+start_in_background()  # trainings run on a Dask cluster: have its workers up before anyone presses Train
 
 pages = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),

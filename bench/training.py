@@ -13,7 +13,9 @@ one epoch each, every variant in a fresh process of its own:
                  in the app, where the compiled training step is reused;
 * ``core-cold``  the same, but the process's first run of this kind: it traces and
                  compiles the training step (the warm-up trains another dropout rate);
-* ``app``        the same through the app's worker (``core.jobs.TrainingJob``)
+* ``app``        the same through the app's job object (``core.jobs.TrainingJob``, in this
+                 process: ``train_fn=train``; what a Dask worker runs is the same
+                 ``train``, and ``python -m bench.room`` measures trainings on the cluster)
                  while a poller builds the live-chart data twice a second, like
                  the Train page; then two sessions train at once to show the
                  data set is held once per process;
@@ -100,10 +102,10 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
 
     from core.charts import loss_curve
     from core.jobs import TrainingJob, TrainingSlots
-    from core.training import TrainConfig
+    from core.training import TrainConfig, train
 
     job = TrainingJob(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
-                      slots=TrainingSlots(1))
+                      slots=TrainingSlots(1), train_fn=train)
 
     def poll() -> None:
         while not job.state.finished:
@@ -129,10 +131,11 @@ def two_sessions() -> int:
     """Two jobs training at once in one process; returns how many dataset tensors the process holds."""
     from core.jobs import TrainingJob, TrainingSlots
     from core.pipeline import cached_tensor_count
-    from core.training import TrainConfig
+    from core.training import TrainConfig, train
 
     slots = TrainingSlots(2)
-    jobs = [TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, seed=s), slots=slots).start() for s in (1, 2)]
+    jobs = [TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, seed=s), slots=slots, train_fn=train).start()
+            for s in (1, 2)]
     for job in jobs:
         job.join()
     return cached_tensor_count()

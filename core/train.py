@@ -5,7 +5,11 @@ Example (this is how ``models/default.keras`` is rebuilt)::
     MNIST_DIR=../shared/mnist python -m core.train --arch cnn --epochs 12 \\
         --batch-size 128 --dropout 0.3 --augment --out models/default.keras
 
-Prints one line per epoch and, last, ``test_accuracy=0.XXXX``.
+Prints one line per epoch and, last, ``test_accuracy=0.XXXX``. With
+``--cluster`` the run is a task on the app's Dask cluster instead of in this
+process: the scheduler at ``$DASK_SCHEDULER_ADDRESS``, or a local cluster
+started for the run (see :mod:`core.cluster`); Ctrl-C then stops it and keeps
+the model as trained so far.
 """
 
 from __future__ import annotations
@@ -14,7 +18,13 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from core.config import TrainConfig
+    from core.progress import EpochUpdate, TrainResult
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # No web server to leave a core for: use them all (see core.runtime).
@@ -38,7 +48,44 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--val-size", type=int, default=d.val_size)
     p.add_argument("--width", type=int, default=d.width, help="CNN filters in the first block")
     p.add_argument("--out", type=Path, default=None, help="where to save the .keras model (with a .json card)")
+    p.add_argument("--cluster", action="store_true",
+                   help="train on the Dask cluster at $DASK_SCHEDULER_ADDRESS (default: a local one, started for this)")
     return p
+
+
+def _train_on_cluster(config: TrainConfig, on_epoch: Callable[[EpochUpdate], None]) -> TrainResult:
+    """Train as a task on the cluster, printing epochs as they arrive; Ctrl-C stops the run and keeps its model.
+
+    Raises:
+        RuntimeError: The run failed or was cancelled (with the app's message).
+    """
+    from core import cluster
+    from core.jobs import TrainingJob
+
+    job = TrainingJob(config).start()
+    shown = 0
+    try:
+        while True:
+            try:
+                ended = job.join(0.2)
+            except KeyboardInterrupt:
+                print("stopping (the model is kept as trained so far)...", file=sys.stderr, flush=True)
+                job.stop()
+                continue
+            epochs = job.snapshot().epochs
+            for update in epochs[shown:]:
+                on_epoch(update)
+            shown = len(epochs)
+            if ended:
+                break
+    finally:
+        job.stop()  # no-op once ended; otherwise the worker would train on for nobody
+        job.join(60)
+        cluster.shutdown()
+    snap = job.snapshot()
+    if snap.result is None:
+        raise RuntimeError(snap.error or f"the run ended {snap.state.value}")
+    return snap.result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.cards import model_card
     from core.data import MnistUnavailableError
     from core.storage import save_model
-    from core.training import EpochUpdate, TrainConfig, train
+    from core.training import TrainConfig, train
 
     config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
                          learning_rate=args.learning_rate, schedule=args.schedule, augment=args.augment,
@@ -63,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
               f"val_loss={u.val_loss:.4f}  val_accuracy={u.val_accuracy:.4f}  elapsed={u.elapsed:.1f}s", flush=True)
 
     try:
-        result = train(config, on_epoch=on_epoch)
-    except MnistUnavailableError as exc:
+        result = _train_on_cluster(config, on_epoch) if args.cluster else train(config, on_epoch=on_epoch)
+    except (MnistUnavailableError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"test_loss={result.test_loss:.4f}  trained {result.epochs_completed:g} epochs in {result.duration:.1f}s "

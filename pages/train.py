@@ -236,8 +236,9 @@ def live_progress() -> None:
         st.progress(1.0, text="Saving the model…")
         return
     if snap.state is JobState.QUEUED:
+        room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
         st.info(f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-                f"({SLOTS.running} training now, up to {SLOTS.limit} at once).")
+                f"({snap.running} training now, {room}).")
         if st.button("Cancel", key="cancel_queued"):
             job.stop()
         return

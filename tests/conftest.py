@@ -9,7 +9,9 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +68,11 @@ def _synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def synthetic_digits():
     """``synthetic_digits(n, seed=0) -> (x, y)``: uint8 images a model learns in seconds (no MNIST needed)."""
     return _synthetic_digits
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leaked_cluster() -> Iterator[None]:
+    """Close the Dask connection and stop any local cluster a test started (its worker processes) at the end."""
+    yield
+    if "core.cluster" in sys.modules:
+        sys.modules["core.cluster"].shutdown()

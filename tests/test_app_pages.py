@@ -179,6 +179,24 @@ def _block_download(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_download)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_worker_cluster() -> Iterator[None]:
+    """Trainings go to a local Dask cluster of one worker process (unless a scheduler is named), closed afterwards."""
+    from core import cluster
+
+    saved = {name: os.environ.get(name) for name in ("DIGIT_STUDIO_WORKERS", "DIGIT_STUDIO_WORKER_THREADS")}
+    os.environ.update(DIGIT_STUDIO_WORKERS="1", DIGIT_STUDIO_WORKER_THREADS="1")
+    try:
+        yield
+    finally:
+        cluster.shutdown()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 @pytest.fixture
 def apps() -> Iterator[Callable[[], AppTest]]:
     """A factory of independent app sessions; their trainings are stopped at teardown."""

@@ -109,3 +109,16 @@ def test_the_store_and_identity_do_not_import_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_job_server_does_not_import_tensorflow():
+    """The web server's side of a training (queue, cluster client, dispatch) loads no model library."""
+    code = (
+        "import json, sys\n"
+        "import core.jobs, core.slots, core.cluster, core.dispatch, core.remote\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
+        "print(json.dumps(heavy))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

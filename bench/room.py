@@ -1,0 +1,163 @@
+"""A room pressing Train at once: N trainings submitted together to the Dask cluster.
+
+For each setup, on a fresh cluster: how long the cluster takes to come up and
+its workers to warm (TensorFlow imported, MNIST loaded), then ``--runs``
+trainings (the Train page's defaults, one seed each, as different people
+would) submitted at the same moment through ``core.jobs.TrainingJob``, the
+app's own path: the time from submission to each result back in this
+process (model rebuilt, as the page gets it), the makespan (the last one),
+the time each run waited in the queue, its training time on its worker, and
+the workers' peak memory. Setups:
+
+* ``local1``, ``local2``: the app's local cluster (``core.cluster``) with 1 or 2
+  worker processes of one training each;
+* ``cli2``: ``dask scheduler`` and two ``dask worker`` processes started with the
+  command line on loopback, as on two machines, joined through
+  ``DASK_SCHEDULER_ADDRESS``.
+
+``--quick`` trains the dense network for one epoch of 5,000 images instead of
+the CNN's three epochs of 20,000. Run::
+
+    MNIST_DIR=../shared/mnist python -m bench.room [--quick] [--runs 8] [--setups local1 local2 cli2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+
+#: Changes to the Train page's defaults (core.config.APP_DEFAULTS) for each kind of run: none, and a run of seconds.
+CONFIGS = {"default": {}, "quick": dict(arch="mlp", epochs=1, dropout=0.2, train_size=5000)}
+TIMEOUT = 3600.0  #: seconds for a whole setup, at most
+
+
+def _rss(pids: list[int]) -> dict[int, int]:
+    """Resident bytes of the Dask worker processes among ``pids`` and their children."""
+    found = {}
+    for pid in pids:
+        try:
+            parent = psutil.Process(pid)
+            for process in [parent, *parent.children(recursive=True)]:
+                if "spawn_main" in " ".join(process.cmdline()):  # a worker process, under its nanny
+                    found[process.pid] = process.memory_info().rss
+        except psutil.Error:
+            continue
+    return found
+
+
+def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdir: Path) -> dict:
+    """Start ``setup``'s cluster, warm it, train ``runs`` at once, take it down; the figures as a dict."""
+    from bench.dask_cli import DaskProcesses
+    from core import cluster
+    from core.config import APP_DEFAULTS
+    from core.jobs import JobState, TrainingJob
+    from core.remote import warm_up_worker
+
+    workers = int(setup.removeprefix("local").removeprefix("cli"))
+    threads = tf_threads or cluster.worker_tf_threads(workers, 1)
+    os.environ.pop("DASK_SCHEDULER_ADDRESS", None)
+    os.environ.update(DIGIT_STUDIO_WORKERS=str(workers), DIGIT_STUDIO_WORKER_THREADS="1",
+                      DIGIT_STUDIO_TF_THREADS=str(threads))
+    processes = DaskProcesses(workdir)
+    started = time.perf_counter()
+    try:
+        if setup.startswith("cli"):
+            os.environ["DASK_SCHEDULER_ADDRESS"] = processes.start_scheduler()
+            for i in range(workers):
+                processes.start_worker(f"worker-{i}", tf_threads=threads)
+        connected = cluster.get_cluster()
+        connected.client.wait_for_workers(workers, timeout=120)
+        deadline = time.monotonic() + 60
+        while connected.capacity() < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        up = time.perf_counter() - started
+        addresses = list(connected.client.scheduler_info(n_workers=-1)["workers"])
+        connected.client.gather([connected.client.submit(warm_up_worker, workers=[a], pure=False) for a in addresses])
+        warm = time.perf_counter() - started - up
+        pids = [os.getpid()] + [p.pid for p in processes.processes]
+
+        base = replace(APP_DEFAULTS, **CONFIGS["quick" if quick else "default"])
+        jobs = [TrainingJob(replace(base, seed=seed)) for seed in range(runs)]
+        begun = time.perf_counter()
+        for job in jobs:
+            job.start()
+        waited: dict[int, float] = {}
+        done: dict[int, float] = {}
+        peak: dict[int, int] = {}
+        last_sample = 0.0
+        while len(done) < runs and time.perf_counter() - begun < TIMEOUT:
+            now = time.perf_counter() - begun
+            for i, job in enumerate(jobs):
+                state = job.state
+                if i not in waited and state is not JobState.QUEUED:
+                    waited[i] = now
+                if i not in done and state.finished:
+                    done[i] = now
+            if now - last_sample > 1.0:
+                for pid, rss in _rss(pids).items():
+                    peak[pid] = max(peak.get(pid, 0), rss)
+                last_sample = now
+            time.sleep(0.02)
+        snaps = [job.snapshot() for job in jobs]
+        for job in jobs:
+            job.join(60)
+    finally:
+        cluster.shutdown()
+        processes.stop()
+        os.environ.pop("DASK_SCHEDULER_ADDRESS", None)
+    states = [s.state.value for s in snaps]
+    ok = [s.result for s in snaps if s.result is not None]
+    return {
+        "setup": setup, "workers": workers, "tf_threads": threads, "cluster_up": up, "warm_up": warm,
+        "makespan": max(done.values()) if done else float("nan"), "results_at": sorted(done.values()),
+        "queue_waits": sorted(waited.values()), "run_seconds": [r.duration for r in ok],
+        "test_accuracy": statistics.fmean(r.test_accuracy for r in ok) if ok else float("nan"),
+        "states": states, "workers_peak_rss_gb": sorted(v / 1e9 for pid, v in peak.items() if pid != os.getpid()),
+        "workers_run": sorted({s.worker for s in snaps if s.worker}),
+        "errors": sorted({s.error for s in snaps if s.error}),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="dense network, one epoch of 5,000 images")
+    parser.add_argument("--setups", nargs="+", default=["local1", "local2", "cli2"])
+    parser.add_argument("--tf-threads", type=int, default=None,
+                        help="TensorFlow threads per worker (default: cores - 1 shared out, at least 1)")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    print(f"cores={os.cpu_count()} runs={args.runs} config={'quick' if args.quick else 'default'} "
+          f"load_average_1min={os.getloadavg()[0]:.1f}", flush=True)
+    results = []
+    for setup in args.setups:
+        with tempfile.TemporaryDirectory(prefix="bench-room-") as workdir:
+            r = run_setup(setup, args.runs, args.quick, args.tf_threads, Path(workdir))
+        results.append(r)
+        print(f"setup={r['setup']} workers={r['workers']} tf_threads={r['tf_threads']} "
+              f"cluster_up={r['cluster_up']:.1f}s warm_up={r['warm_up']:.1f}s makespan={r['makespan']:.1f}s "
+              f"mean_accuracy={r['test_accuracy']:.4f} states={','.join(sorted(set(r['states'])))} "
+              f"load_average_1min={os.getloadavg()[0]:.1f}", flush=True)
+        print("  results_at_s=" + " ".join(f"{t:.1f}" for t in r["results_at"]), flush=True)
+        print("  started_at_s=" + " ".join(f"{t:.1f}" for t in r["queue_waits"]), flush=True)
+        for error in r["errors"]:
+            print(f"  error: {error}", flush=True)
+        mean = statistics.fmean(r["run_seconds"]) if r["run_seconds"] else float("nan")
+        print("  run_seconds_on_worker=" + " ".join(f"{t:.1f}" for t in r["run_seconds"]) + f" (mean {mean:.1f})",
+              flush=True)
+        print("  workers_peak_rss_gb=" + " ".join(f"{g:.2f}" for g in r["workers_peak_rss_gb"])
+              + f" workers_used={len(r['workers_run'])}", flush=True)
+    first = results[0]
+    for r in results[1:]:
+        print(f"makespan {first['setup']}/{r['setup']} = {first['makespan'] / r['makespan']:.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
