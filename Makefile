@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-requirements
 PORT ?= 8501
 
-.PHONY: run test chromium bench model clean
+.PHONY: run test lint chromium bench model clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,13 @@ chromium:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; \
 	  else echo "chromium not found: the browser test will be skipped (apt-get install chromium)"; fi; }
 
-test: $(STAMP) chromium
+# Lint, format and types first: a finding fails the run before any test starts.
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+test: $(STAMP) chromium lint
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -27,6 +27,7 @@ from PIL import Image, ImageFilter
 from core.stroke import Stroke, normalize_stroke
 
 __all__ = [
+    "ink_as_drawn",
     "Normalization",
     "canvas_to_mnist",
     "extract_ink",
@@ -213,6 +214,25 @@ def _place(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     final = np.zeros((FIELD, FIELD), np.float32)
     final[row:row + h, col:col + w] = fitted
     return boxed, final
+
+
+def ink_as_drawn(result: Normalization, image: np.ndarray, background: Background = "auto") -> np.ndarray | None:
+    """The 28×28 of ``image`` without the stroke-width step (``result.image`` when that step changed nothing).
+
+    ``core.novelty`` judges the ink pattern as drawn: redrawing the strokes at MNIST's
+    width would make noise look tidier than it is.
+
+    Args:
+        result: ``normalize(image, background)``.
+        image: The drawing it came from.
+        background: As given to :func:`normalize`.
+
+    Returns:
+        A (28, 28) float32 image, or None when there is no digit.
+    """
+    if result.image is None or result.stroke is None or not result.stroke.changed:
+        return result.image
+    return normalize(image, background, stroke=False).image
 
 
 def normalize(image: np.ndarray, background: Background = "auto", stroke: bool = True) -> Normalization:

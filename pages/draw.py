@@ -9,7 +9,7 @@ from streamlit_drawable_canvas import st_canvas
 from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.novelty import digit_doubt
-from core.preprocess import Normalization, naive_resize, normalize, pixel_preview
+from core.preprocess import Normalization, ink_as_drawn, naive_resize, normalize, pixel_preview
 from core.storage import list_models
 from core.text import plain
 from pages.internals import canvas_script, phone_style, use_app_navigation
@@ -192,7 +192,7 @@ with right:
         probs = predict_proba(model, result.image)[0]
         if source == "Draw":
             strip.markdown(result_strip(probs), unsafe_allow_html=True)
-        show_prediction(probs, digit_doubt(result.image, probs))
+        show_prediction(probs, digit_doubt(ink_as_drawn(result, rgba, background), probs))
         show_pixels(pixel_preview(result.image, 8), "What the model receives: 28×28, centred like MNIST")
         st.caption(f"Model: {model_label}")
 

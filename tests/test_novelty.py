@@ -22,13 +22,13 @@ UNSURE = np.full(10, 0.1, np.float32)
 
 def _drawn_digits(count: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    images = [normalize(random_canvas_digit(i % 10, rng)[0], "dark").image for i in range(count)]
+    images = [normalize(random_canvas_digit(i % 10, rng)[0], "dark", stroke=False).image for i in range(count)]
     return np.stack([image for image in images if image is not None])
 
 
 def _non_digits(kind: str, count: int, seed: int = 1) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    images = [normalize(*non_digit(kind, rng)).image for _ in range(count)]
+    images = [normalize(*non_digit(kind, rng), stroke=False).image for _ in range(count)]
     return np.stack([image for image in images if image is not None])
 
 
@@ -95,3 +95,12 @@ def test_text_and_novelty_stay_light() -> None:
                           check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_ink_is_judged_as_drawn_not_as_redrawn_by_the_stroke_step():
+    from core.preprocess import ink_as_drawn
+
+    canvas, background = non_digit("dots", np.random.default_rng(5))
+    result = normalize(canvas, background)
+    np.testing.assert_array_equal(ink_as_drawn(result, canvas, background),
+                                  normalize(canvas, background, stroke=False).image)
