@@ -55,8 +55,10 @@ class PageMeter:
 
 def fmt(values: dict[str, float], scale: float = 1000.0, unit: str = "ms") -> str:
     task = values["TaskDuration"] * scale
-    return (f"task={task:.1f}{unit} (script={values['ScriptDuration'] * scale:.1f} "
-            f"layout={values['LayoutDuration'] * scale:.1f} style={values['RecalcStyleDuration'] * scale:.1f})")
+    return (
+        f"task={task:.1f}{unit} (script={values['ScriptDuration'] * scale:.1f} "
+        f"layout={values['LayoutDuration'] * scale:.1f} style={values['RecalcStyleDuration'] * scale:.1f})"
+    )
 
 
 def idle_cost(page, seconds: float) -> dict[str, float]:
@@ -73,8 +75,9 @@ def open_inside(draw: DrawPage, timeout: float) -> None:
     draw.page.get_by_text("What each layer sees").first.wait_for(timeout=timeout * 1000)
 
 
-def stroke_costs(draw: DrawPage, digits: int, rng: np.random.Generator, timeout: float,
-                 before_reset=None) -> list[dict]:
+def stroke_costs(
+    draw: DrawPage, digits: int, rng: np.random.Generator, timeout: float, before_reset=None
+) -> list[dict]:
     """Per stroke: the page's main-thread time from mouse-up to the result settled.
 
     Each entry also has ``latency``: seconds from the mouse-up to the result on screen.
@@ -127,8 +130,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.browser_cost", description=__doc__.split("\n\n")[0])
     parser.add_argument("--digits", type=int, default=8, help="digits drawn on the Draw page")
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the idle and training measurements")
-    parser.add_argument("--train-query", default="arch=cnn&epochs=3&train_size=20000",
-                        help="Train page settings (URL query) for the training measurement")
+    parser.add_argument(
+        "--train-query",
+        default="arch=cnn&epochs=3&train_size=20000",
+        help="Train page settings (URL query) for the training measurement",
+    )
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or "")
@@ -151,22 +157,35 @@ def main(argv: list[str] | None = None) -> int:
             strokes = stroke_costs(draw, args.digits, rng, args.timeout)
             server_cpu = server_cpu_seconds(server.pid) - server_cpu
             page.close()
-            train = train_cost(browser.new_page(viewport={"width": 1280, "height": 900}), server.base_url,
-                               args.seconds, args.train_query, args.timeout)
+            train = train_cost(
+                browser.new_page(viewport={"width": 1280, "height": 900}),
+                server.base_url,
+                args.seconds,
+                args.train_query,
+                args.timeout,
+            )
         finally:
             browser.close()
     task = np.array([s["TaskDuration"] for s in strokes]) * 1000
     latency = np.array([s["latency"] for s in strokes]) * 1000
     mean = {k: float(np.mean([s[k] for s in strokes])) for k in METRICS}
-    print("=== Digit Studio browser cost (one headless Chromium page, main thread) ===" +
-          ("  [Inside the network open]" if args.inside else ""))
+    print(
+        "=== Digit Studio browser cost (one headless Chromium page, main thread) ==="
+        + ("  [Inside the network open]" if args.inside else "")
+    )
     print(f"draw_idle_per_s: {fmt(idle)}")
-    print(f"draw_stroke_mean: {fmt(mean)}  p50={np.percentile(task, 50):.1f}ms p95={np.percentile(task, 95):.1f}ms "
-          f"(n={len(strokes)} strokes, mouse-up to result settled)")
-    print(f"draw_stroke_latency: p50={np.percentile(latency, 50):.0f}ms p95={np.percentile(latency, 95):.0f}ms "
-          f"(mouse-up to the result on screen, one page, nothing else running)")
-    print(f"server_cpu_per_stroke: {1000 * server_cpu / len(strokes):.1f}ms (its reruns and the resets between "
-          f"{args.digits} digits, over {len(strokes)} strokes)")
+    print(
+        f"draw_stroke_mean: {fmt(mean)}  p50={np.percentile(task, 50):.1f}ms p95={np.percentile(task, 95):.1f}ms "
+        f"(n={len(strokes)} strokes, mouse-up to result settled)"
+    )
+    print(
+        f"draw_stroke_latency: p50={np.percentile(latency, 50):.0f}ms p95={np.percentile(latency, 95):.0f}ms "
+        f"(mouse-up to the result on screen, one page, nothing else running)"
+    )
+    print(
+        f"server_cpu_per_stroke: {1000 * server_cpu / len(strokes):.1f}ms (its reruns and the resets between "
+        f"{args.digits} digits, over {len(strokes)} strokes)"
+    )
     print(f"train_live_per_s: {fmt(train)}  ({args.train_query}, while training)")
     return 0
 

@@ -54,7 +54,7 @@ def mnist_canvases(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
     for i in picks:
         digit = x_test[i]
         rows, cols = np.flatnonzero(digit.max(1) > 30), np.flatnonzero(digit.max(0) > 30)
-        crop = digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
         height = rng.uniform(40, 250)
         scale = height / crop.shape[0]
         width = max(2, round(crop.shape[1] * scale))
@@ -65,7 +65,7 @@ def mnist_canvases(n: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
         canvas = np.zeros((CANVAS, CANVAS), np.uint8)
         top = int(rng.integers(0, CANVAS - size[1] + 1))
         left = int(rng.integers(0, CANVAS - size[0] + 1))
-        canvas[top:top + size[1], left:left + size[0]] = big
+        canvas[top : top + size[1], left : left + size[0]] = big
         rgba = np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
         canvases.append(rgba)
     return canvases, y_test[picks].astype(np.int64)
@@ -127,10 +127,13 @@ def main(argv: list[str] | None = None) -> int:
         wrong = np.flatnonzero(predicted != stroke_labels)[:60]
         if len(wrong):
             tiles = [np.pad(images[i], 1) for i in wrong]
-            rows = [np.concatenate(tiles[i:i + 10] + [np.zeros((30, 30))] * (10 - len(tiles[i:i + 10])), 1)
-                    for i in range(0, len(tiles), 10)]
+            rows = [
+                np.concatenate(tiles[i : i + 10] + [np.zeros((30, 30))] * (10 - len(tiles[i : i + 10])), 1)
+                for i in range(0, len(tiles), 10)
+            ]
             Image.fromarray((np.concatenate(rows, 0) * 255).astype(np.uint8)).resize(
-                (300 * 3, 30 * len(rows) * 3), Image.Resampling.NEAREST).save(args.errors)
+                (300 * 3, 30 * len(rows) * 3), Image.Resampling.NEAREST
+            ).save(args.errors)
             print("misread (true->predicted):", " ".join(f"{stroke_labels[i]}->{predicted[i]}" for i in wrong))
     return 0
 

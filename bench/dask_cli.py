@@ -52,8 +52,9 @@ class DaskProcesses:
             full_env["MNIST_DIR"] = str(Path(full_env["MNIST_DIR"]).resolve())
         log = (self.workdir / f"{name}.log").open("ab")
         self.logs.append(log)
-        process = subprocess.Popen([str(DASK), *args], cwd=self.workdir, env=full_env, stdout=log, stderr=log,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [str(DASK), *args], cwd=self.workdir, env=full_env, stdout=log, stderr=log, start_new_session=True
+        )
         self.processes.append(process)
         return process
 
@@ -62,8 +63,18 @@ class DaskProcesses:
         scheduler_file = self.workdir / "scheduler.json"
         scheduler_file.unlink(missing_ok=True)
         # --no-dashboard alone still serves Dask's HTTP routes on 0.0.0.0:8787: bind them to loopback too.
-        args = ["scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)]
+        args = [
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--dashboard-address",
+            "127.0.0.1:0",
+            "--scheduler-file",
+            str(scheduler_file),
+        ]
         process = self._spawn("scheduler", args)
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline and process.poll() is None:
@@ -83,9 +94,23 @@ class DaskProcesses:
             tf_threads: TensorFlow threads of the worker process (``DIGIT_STUDIO_TF_THREADS``).
             nanny: Run it under a nanny, which starts a new worker process when this one dies.
         """
-        args = ["worker", self.address, "--host", "127.0.0.1", "--nthreads", str(trainings), "--resources",
-                f"training={trainings}", "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--name", name,
-                "--local-directory", str(self.workdir)]
+        args = [
+            "worker",
+            self.address,
+            "--host",
+            "127.0.0.1",
+            "--nthreads",
+            str(trainings),
+            "--resources",
+            f"training={trainings}",
+            "--no-dashboard",
+            "--dashboard-address",
+            "127.0.0.1:0",
+            "--name",
+            name,
+            "--local-directory",
+            str(self.workdir),
+        ]
         self._spawn(name, args + ([] if nanny else ["--no-nanny"]), {"DIGIT_STUDIO_TF_THREADS": str(tf_threads)})
 
     def stop(self) -> None:

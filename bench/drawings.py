@@ -110,14 +110,20 @@ def train_models(quick: bool, save: Path | None) -> dict[str, object]:
     models = {}
     for name, config in ((label, base), (f"{label} mlp", replace(base, arch="mlp"))):
         result = train(config)
-        print(f"trained {name}: {config.arch} {config.epochs} epochs of {config.train_size or 'all'} in "
-              f"{result.duration:.0f} s, test accuracy {result.test_accuracy:.4f}", flush=True)
+        print(
+            f"trained {name}: {config.arch} {config.epochs} epochs of {config.train_size or 'all'} in "
+            f"{result.duration:.0f} s, test accuracy {result.test_accuracy:.4f}",
+            flush=True,
+        )
         models[name] = result.model
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)
             path = save / (name.replace(" ", "-") + ".keras")
-            save_model(result.model, path, {"name": path.stem, "config": config.to_dict(),
-                                            "test_accuracy": round(result.test_accuracy, 4)})
+            save_model(
+                result.model,
+                path,
+                {"name": path.stem, "config": config.to_dict(), "test_accuracy": round(result.test_accuracy, 4)},
+            )
             print(f"saved {path}", flush=True)
     return models
 
@@ -127,9 +133,12 @@ def table(scores: dict[tuple[str, str], np.ndarray], ratios: np.ndarray, labels:
     bins = np.digitize(ratios, BINS[1:-1])
     heads = [f"{lo:g}-{hi:g}" for lo, hi in pairwise(BINS)] + [">0.25", "all"]
     width = max(len(model) for model, _ in scores) + 2
-    lines = [f"{'model':{width}s}{'method':8s}" + "".join(f"{h:>10s}" for h in heads),
-             f"{'':{width}s}{'n':8s}" + "".join(f"{int(np.sum(bins == b)):>10d}" for b in range(len(BINS) - 1))
-             + f"{int(np.sum(ratios > 0.25)):>10d}{len(labels):>10d}"]
+    lines = [
+        f"{'model':{width}s}{'method':8s}" + "".join(f"{h:>10s}" for h in heads),
+        f"{'':{width}s}{'n':8s}"
+        + "".join(f"{int(np.sum(bins == b)):>10d}" for b in range(len(BINS) - 1))
+        + f"{int(np.sum(ratios > 0.25)):>10d}{len(labels):>10d}",
+    ]
     for (model, method), predicted in scores.items():
         right = predicted == labels
         cells = [right[bins == b].mean() for b in range(len(BINS) - 1)] + [right[ratios > 0.25].mean(), right.mean()]
@@ -156,9 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_tensorflow()
     started = time.perf_counter()
     canvases, labels, brushes, heights = drawings(per_bin, args.seed)
-    print(f"{len(canvases)} drawings ({per_bin} per bin, seed {args.seed}), brush {BRUSH[0]:g}-{BRUSH[1]:g} px, "
-          f"height {HEIGHT[0]:g}-{HEIGHT[1]:g} px, canvas {CANVAS}x{CANVAS}: {time.perf_counter() - started:.0f} s",
-          flush=True)
+    print(
+        f"{len(canvases)} drawings ({per_bin} per bin, seed {args.seed}), brush {BRUSH[0]:g}-{BRUSH[1]:g} px, "
+        f"height {HEIGHT[0]:g}-{HEIGHT[1]:g} px, canvas {CANVAS}x{CANVAS}: {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
     images = {}
     for method in METHODS:
         images[method], ms = inputs(canvases, method)
@@ -170,8 +181,11 @@ def main(argv: list[str] | None = None) -> int:
             models.update(train_models(args.quick, args.save))
         except Exception as exc:  # noqa: BLE001 - MNIST is optional: score the saved models anyway
             print(f"skipping training: {exc}")
-    scores = {(name, method): predict_proba(model, images[method]).argmax(1)
-              for name, model in models.items() for method in METHODS}
+    scores = {
+        (name, method): predict_proba(model, images[method]).argmax(1)
+        for name, model in models.items()
+        for method in METHODS
+    }
     print(table(scores, brushes / heights, labels))
     print(f"total {time.perf_counter() - started:.0f} s")
     return 0

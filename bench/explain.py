@@ -47,8 +47,10 @@ def _timed(paths: dict, inputs) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _line(name: str, wall: np.ndarray, cpu: np.ndarray) -> None:
-    print(f"  {name:36s} wall p50={np.percentile(wall, 50):6.2f} p95={np.percentile(wall, 95):6.2f} ms   "
-          f"cpu p50={np.percentile(cpu, 50):6.2f} p95={np.percentile(cpu, 95):6.2f} ms  (n={len(wall)})")
+    print(
+        f"  {name:36s} wall p50={np.percentile(wall, 50):6.2f} p95={np.percentile(wall, 95):6.2f} ms   "
+        f"cpu p50={np.percentile(cpu, 50):6.2f} p95={np.percentile(cpu, 95):6.2f} ms  (n={len(wall)})"
+    )
 
 
 def measure(label: str, model, images: list[np.ndarray]) -> tuple[float, float]:
@@ -78,10 +80,16 @@ def measure(label: str, model, images: list[np.ndarray]) -> tuple[float, float]:
     first_ms = (time.perf_counter() - started) * 1000
     for image in images[:10]:  # warm-up of every path
         view_and_png(image)
-    print(f"{label}: {len(first.layers)} layers shown, {len(first.units)} unit pictures; "
-          f"first view (builds and traces the model's functions) {first_ms:.0f} ms")
-    paths = {"predict_proba (the view closed)": probs, "saliencies (+ predict_proba)": top_two,
-             "inside_view (+ predict_proba)": view, "inside_view + PNG (+ predict_proba)": view_and_png}
+    print(
+        f"{label}: {len(first.layers)} layers shown, {len(first.units)} unit pictures; "
+        f"first view (builds and traces the model's functions) {first_ms:.0f} ms"
+    )
+    paths = {
+        "predict_proba (the view closed)": probs,
+        "saliencies (+ predict_proba)": top_two,
+        "inside_view (+ predict_proba)": view,
+        "inside_view + PNG (+ predict_proba)": view_and_png,
+    }
     times = _timed(paths, images)
     for name, (wall, cpu) in times.items():
         _line(name, wall, cpu)
@@ -106,13 +114,17 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     drawn = [canvas_to_mnist(random_canvas_digit(i % 10, rng)[0]) for i in range(max(10, args.calls))]
     images = [image for image in drawn if image is not None]  # (a drawing is never blank, but the type says it may be)
-    print(f"cpu_threads={os.cpu_count()}  gpu={bool(tf.config.list_physical_devices('GPU'))}  "
-          f"load_average={' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"cpu_threads={os.cpu_count()}  gpu={bool(tf.config.list_physical_devices('GPU'))}  "
+        f"load_average={' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     wall, cpu = measure(f"bundled ({args.model})", load_model(args.model), images)
     for arch in ("mlp", "cnn"):
         measure(f"fresh {arch} (as a session's run)", build_model(arch, seed=0), images)
-    print(f"view_p50_ms_bundled wall={wall:.2f} cpu={cpu:.2f}  goal={GOAL_P50_MS:.0f}  "
-          f"{'met' if wall < GOAL_P50_MS else 'MISSED'}")
+    print(
+        f"view_p50_ms_bundled wall={wall:.2f} cpu={cpu:.2f}  goal={GOAL_P50_MS:.0f}  "
+        f"{'met' if wall < GOAL_P50_MS else 'MISSED'}"
+    )
     return 0
 
 

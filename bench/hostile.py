@@ -46,8 +46,10 @@ def _files(repeat: int, light: bool) -> None:
         size = f"{len(data) / 2**20:.1f} MB" if len(data) >= 2**20 else f"{len(data) / 1024:.1f} kB"
         text = outcome if len(outcome) <= 90 else outcome[:89] + "…"
         print(f"{item.name:38s} {size:>9s} {peak:8.1f} {wall:7.2f} {cpu:6.2f}  {text}")
-    print(f"worst_accepted_peak_mb={worst_mb:.1f} worst_accepted_cpu_s={worst_cpu:.2f} "
-          f"unexpected={','.join(wrong) or 'none'}")
+    print(
+        f"worst_accepted_peak_mb={worst_mb:.1f} worst_accepted_cpu_s={worst_cpu:.2f} "
+        f"unexpected={','.join(wrong) or 'none'}"
+    )
 
 
 def _rate(flags: np.ndarray) -> str:
@@ -70,8 +72,10 @@ def _novelty(drawings: int, non_digits: int) -> None:
         flags = not_a_digit(test, predict_proba(model, test))
         print(f"  MNIST test set          {_rate(flags)}")
         pattern = ink_pattern(x_train[:20000].astype(np.float32) / 255.0)
-        print(f"  (first 20,000 MNIST training digits: pieces>=5 {np.mean(pattern.pieces >= 5):.3%}, "
-              f"ink 0.5-99.5% {np.percentile(pattern.ink, 0.5):.3f}-{np.percentile(pattern.ink, 99.5):.3f})")
+        print(
+            f"  (first 20,000 MNIST training digits: pieces>=5 {np.mean(pattern.pieces >= 5):.3%}, "
+            f"ink 0.5-99.5% {np.percentile(pattern.ink, 0.5):.3f}-{np.percentile(pattern.ink, 99.5):.3f})"
+        )
     except MnistUnavailableError as exc:
         print(f"  MNIST test set          skipped: {exc}")
     rng = np.random.default_rng(0)
@@ -87,8 +91,10 @@ def _novelty(drawings: int, non_digits: int) -> None:
             batch = np.stack(kept)
             probs = predict_proba(model, batch)
             flags, confident = not_a_digit(batch, probs), probs.max(axis=1) >= 0.9
-            print(f"  {kind:22s}  flagged {_rate(flags)}, refused {refused}; "
-                  f"model >=90% sure on {confident.mean():.0%} of them")
+            print(
+                f"  {kind:22s}  flagged {_rate(flags)}, refused {refused}; "
+                f"model >=90% sure on {confident.mean():.0%} of them"
+            )
         else:
             print(f"  {kind:22s}  all {refused} refused")
 

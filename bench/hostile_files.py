@@ -77,8 +77,16 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
 
-def png_bytes(width: int, height: int, colour_type: int = 0, bit_depth: int = 8, noise_bytes: int = 0,
-              interlace: bool = False, extra_chunks: bytes = b"", seed: int = 0) -> bytes:
+def png_bytes(
+    width: int,
+    height: int,
+    colour_type: int = 0,
+    bit_depth: int = 8,
+    noise_bytes: int = 0,
+    interlace: bool = False,
+    extra_chunks: bytes = b"",
+    seed: int = 0,
+) -> bytes:
     """A valid PNG of any size, written row by row: zero rows, the first ``noise_bytes`` of them random.
 
     Args:
@@ -95,8 +103,11 @@ def png_bytes(width: int, height: int, colour_type: int = 0, bit_depth: int = 8,
         The file's bytes.
     """
     bits = _CHANNELS[colour_type] * bit_depth
-    passes = ([(-(-(width - x0) // dx), -(-(height - y0) // dy)) for x0, y0, dx, dy in _ADAM7]
-              if interlace else [(width, height)])
+    passes = (
+        [(-(-(width - x0) // dx), -(-(height - y0) // dy)) for x0, y0, dx, dy in _ADAM7]
+        if interlace
+        else [(width, height)]
+    )
     header = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, int(interlace))
     parts = [b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header)]
     if colour_type == 3:
@@ -141,8 +152,11 @@ def _digit(size: int = 64) -> Image.Image:
     from PIL import ImageDraw
 
     image = Image.new("RGB", (size, size), (235, 232, 225))
-    ImageDraw.Draw(image).line([(size // 5, size // 5), (size * 4 // 5, size // 5), (size * 2 // 5, size * 4 // 5)],
-                               fill=(20, 20, 30), width=max(2, size // 10))
+    ImageDraw.Draw(image).line(
+        [(size // 5, size // 5), (size * 4 // 5, size // 5), (size * 2 // 5, size * 4 // 5)],
+        fill=(20, 20, 30),
+        width=max(2, size // 10),
+    )
     return image
 
 
@@ -150,7 +164,7 @@ def _forged_jpeg(width: int, height: int, progressive: bool) -> bytes:
     """A 16×16 JPEG whose frame header claims ``width``×``height``: the scan data is far too short."""
     data = bytearray(_saved(Image.new("L", (16, 16), 128), "JPEG", progressive=progressive))
     sof = data.index(b"\xff\xc2" if progressive else b"\xff\xc0")
-    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
 
 
@@ -161,8 +175,10 @@ def _text_chunks(count: int, size: int) -> bytes:
 
 
 def _svg() -> bytes:
-    return (b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
-            b'<text x="10" y="50" font-size="48">7</text></svg>\n')
+    return (
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
+        b'<text x="10" y="50" font-size="48">7</text></svg>\n'
+    )
 
 
 def hostile_files() -> list[HostileFile]:
@@ -175,22 +191,36 @@ def hostile_files() -> list[HostileFile]:
 
     return [
         HostileFile("rgba-16mp.png", lambda: png_bytes(W16, H16, 6, 8), True),
-        HostileFile("rgba64-interlaced-16mp-noisy.png",
-                    lambda: png_bytes(W16, H16, 6, 16, noise_bytes=18 << 20, interlace=True), True, heavy=True),
+        HostileFile(
+            "rgba64-interlaced-16mp-noisy.png",
+            lambda: png_bytes(W16, H16, 6, 16, noise_bytes=18 << 20, interlace=True),
+            True,
+            heavy=True,
+        ),
         HostileFile("grey16-16mp.png", lambda: png_bytes(W16, H16, 0, 16, noise_bytes=4 << 20), True),
         HostileFile("grey-alpha16-16mp.png", lambda: png_bytes(W16, H16, 4, 16), True),
         HostileFile("rgb48-16mp.png", lambda: png_bytes(W16, H16, 2, 16), True),
         HostileFile("bit1-16mp.png", lambda: png_bytes(W16, H16, 0, 1, noise_bytes=1 << 20), True),
         HostileFile("palette-16mp.png", lambda: png_bytes(W16, H16, 3, 8, noise_bytes=4 << 20), True),
-        HostileFile("text-chunks-16mp.png", lambda: png_bytes(W16, H16, 6, 8, extra_chunks=_text_chunks(3, 1 << 20)),
-                    True),
+        HostileFile(
+            "text-chunks-16mp.png", lambda: png_bytes(W16, H16, 6, 8, extra_chunks=_text_chunks(3, 1 << 20)), True
+        ),
         HostileFile("baseline-64mp.jpg", lambda: _saved(Image.new("L", (8000, 8000), 200), "JPEG"), True),
-        HostileFile("progressive-47mp.jpg", lambda: _saved(Image.new("L", (7000, 6800), 200), "JPEG",
-                                                           progressive=True), True),
-        HostileFile("progressive-12mb-noisy.jpg", lambda: _saved(_noise(4000, 3000), "JPEG", quality=95,
-                                                                 progressive=True), True, heavy=True),
-        HostileFile("baseline-18mb-noisy.jpg", lambda: _saved(_noise(3600, 2400), "JPEG", quality=93, subsampling=0),
-                    True, heavy=True),
+        HostileFile(
+            "progressive-47mp.jpg", lambda: _saved(Image.new("L", (7000, 6800), 200), "JPEG", progressive=True), True
+        ),
+        HostileFile(
+            "progressive-12mb-noisy.jpg",
+            lambda: _saved(_noise(4000, 3000), "JPEG", quality=95, progressive=True),
+            True,
+            heavy=True,
+        ),
+        HostileFile(
+            "baseline-18mb-noisy.jpg",
+            lambda: _saved(_noise(3600, 2400), "JPEG", quality=93, subsampling=0),
+            True,
+            heavy=True,
+        ),
         HostileFile("grey16-39mp-88kb.png", lambda: png_bytes(7000, 5600, 0, 16), False),
         HostileFile("rgba-39mp.png", lambda: png_bytes(7000, 5600, 6, 8), False),
         HostileFile("bit1-50mp.png", lambda: png_bytes(8000, 6250, 0, 1), False),
@@ -210,8 +240,12 @@ def hostile_files() -> list[HostileFile]:
         HostileFile("forged-10000x8000.jpg", lambda: _forged_jpeg(10000, 8000, progressive=False), False),
         HostileFile("forged-progressive-9000x9000.jpg", lambda: _forged_jpeg(9000, 9000, progressive=True), False),
         HostileFile("text-bomb.png", lambda: png_bytes(64, 64, extra_chunks=_text_chunks(80, (1 << 20) - 1)), False),
-        HostileFile("progressive-14mb-noisy.jpg", lambda: _saved(_noise(3600, 2400), "JPEG", quality=90,
-                                                                 subsampling=0, progressive=True), False, heavy=True),
+        HostileFile(
+            "progressive-14mb-noisy.jpg",
+            lambda: _saved(_noise(3600, 2400), "JPEG", quality=90, subsampling=0, progressive=True),
+            False,
+            heavy=True,
+        ),
     ]
 
 
@@ -263,9 +297,15 @@ def decode_cost(data: bytes, name: str, timeout: float = 60.0) -> Cost:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "upload.bin"
         path.write_bytes(data)
-        proc = subprocess.run([sys.executable, "-m", "bench.hostile_files", str(path), name], cwd=ROOT, check=False,
-                              capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.run(
+            [sys.executable, "-m", "bench.hostile_files", str(path), name],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"the decoding process failed: {proc.stderr[-2000:]}")
     return Cost(**json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -59,13 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     pre = _timed(canvas_to_mnist, canvases)
     plain = _timed(lambda rgba: canvas_to_mnist(rgba, stroke=False), canvases)
     fast = _timed(lambda rgba: predict_proba(model, canvas_to_mnist(rgba)), canvases)
-    slow = _timed(lambda rgba: model.predict(canvas_to_mnist(rgba)[None], verbose=0), canvases[:args.predict_calls])
+    slow = _timed(lambda rgba: model.predict(canvas_to_mnist(rgba)[None], verbose=0), canvases[: args.predict_calls])
 
     def line(name: str, t: np.ndarray) -> None:
         print(f"{name:42s} p50={np.percentile(t, 50):7.2f} ms  p95={np.percentile(t, 95):7.2f} ms  (n={len(t)})")
 
-    print(f"model={args.model}  load+warm-up={load_ms:.0f} ms  cpu_threads={os.cpu_count()}  "
-          f"gpu={bool(tf.config.list_physical_devices('GPU'))}")
+    print(
+        f"model={args.model}  load+warm-up={load_ms:.0f} ms  cpu_threads={os.cpu_count()}  "
+        f"gpu={bool(tf.config.list_physical_devices('GPU'))}"
+    )
     line("canvas_to_mnist (280x280)", pre)
     line("canvas_to_mnist without the stroke step", plain)
     line("canvas_to_mnist + predict_proba", fast)

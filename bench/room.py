@@ -63,8 +63,9 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
     workers = int(setup.removeprefix("local").removeprefix("cli"))
     threads = tf_threads or cluster.worker_tf_threads(workers, 1)
     os.environ.pop("DASK_SCHEDULER_ADDRESS", None)
-    os.environ.update(DIGIT_STUDIO_WORKERS=str(workers), DIGIT_STUDIO_WORKER_THREADS="1",
-                      DIGIT_STUDIO_TF_THREADS=str(threads))
+    os.environ.update(
+        DIGIT_STUDIO_WORKERS=str(workers), DIGIT_STUDIO_WORKER_THREADS="1", DIGIT_STUDIO_TF_THREADS=str(threads)
+    )
     processes = DaskProcesses(workdir)
     started = time.perf_counter()
     try:
@@ -115,11 +116,18 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
     states = [s.state.value for s in snaps]
     ok = [s.result for s in snaps if s.result is not None]
     return {
-        "setup": setup, "workers": workers, "tf_threads": threads, "cluster_up": up, "warm_up": warm,
-        "makespan": max(done.values()) if done else float("nan"), "results_at": sorted(done.values()),
-        "queue_waits": sorted(waited.values()), "run_seconds": [r.duration for r in ok],
+        "setup": setup,
+        "workers": workers,
+        "tf_threads": threads,
+        "cluster_up": up,
+        "warm_up": warm,
+        "makespan": max(done.values()) if done else float("nan"),
+        "results_at": sorted(done.values()),
+        "queue_waits": sorted(waited.values()),
+        "run_seconds": [r.duration for r in ok],
         "test_accuracy": statistics.fmean(r.test_accuracy for r in ok) if ok else float("nan"),
-        "states": states, "workers_peak_rss_gb": sorted(v / 1e9 for pid, v in peak.items() if pid != os.getpid()),
+        "states": states,
+        "workers_peak_rss_gb": sorted(v / 1e9 for pid, v in peak.items() if pid != os.getpid()),
         "workers_run": sorted({s.worker for s in snaps if s.worker}),
         "errors": sorted({s.error for s in snaps if s.error}),
     }
@@ -130,30 +138,46 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--quick", action="store_true", help="dense network, one epoch of 5,000 images")
     parser.add_argument("--setups", nargs="+", default=["local1", "local2", "cli2"])
-    parser.add_argument("--tf-threads", type=int, default=None,
-                        help="TensorFlow threads per worker (default: cores - 1 shared out, at least 1)")
+    parser.add_argument(
+        "--tf-threads",
+        type=int,
+        default=None,
+        help="TensorFlow threads per worker (default: cores - 1 shared out, at least 1)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    print(f"cores={os.cpu_count()} runs={args.runs} config={'quick' if args.quick else 'default'} "
-          f"load_average_1min={os.getloadavg()[0]:.1f}", flush=True)
+    print(
+        f"cores={os.cpu_count()} runs={args.runs} config={'quick' if args.quick else 'default'} "
+        f"load_average_1min={os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
     results = []
     for setup in args.setups:
         with tempfile.TemporaryDirectory(prefix="bench-room-") as workdir:
             r = run_setup(setup, args.runs, args.quick, args.tf_threads, Path(workdir))
         results.append(r)
-        print(f"setup={r['setup']} workers={r['workers']} tf_threads={r['tf_threads']} "
-              f"cluster_up={r['cluster_up']:.1f}s warm_up={r['warm_up']:.1f}s makespan={r['makespan']:.1f}s "
-              f"mean_accuracy={r['test_accuracy']:.4f} states={','.join(sorted(set(r['states'])))} "
-              f"load_average_1min={os.getloadavg()[0]:.1f}", flush=True)
+        print(
+            f"setup={r['setup']} workers={r['workers']} tf_threads={r['tf_threads']} "
+            f"cluster_up={r['cluster_up']:.1f}s warm_up={r['warm_up']:.1f}s makespan={r['makespan']:.1f}s "
+            f"mean_accuracy={r['test_accuracy']:.4f} states={','.join(sorted(set(r['states'])))} "
+            f"load_average_1min={os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
         print("  results_at_s=" + " ".join(f"{t:.1f}" for t in r["results_at"]), flush=True)
         print("  started_at_s=" + " ".join(f"{t:.1f}" for t in r["queue_waits"]), flush=True)
         for error in r["errors"]:
             print(f"  error: {error}", flush=True)
         mean = statistics.fmean(r["run_seconds"]) if r["run_seconds"] else float("nan")
-        print("  run_seconds_on_worker=" + " ".join(f"{t:.1f}" for t in r["run_seconds"]) + f" (mean {mean:.1f})",
-              flush=True)
-        print("  workers_peak_rss_gb=" + " ".join(f"{g:.2f}" for g in r["workers_peak_rss_gb"])
-              + f" workers_used={len(r['workers_run'])}", flush=True)
+        print(
+            "  run_seconds_on_worker=" + " ".join(f"{t:.1f}" for t in r["run_seconds"]) + f" (mean {mean:.1f})",
+            flush=True,
+        )
+        print(
+            "  workers_peak_rss_gb="
+            + " ".join(f"{g:.2f}" for g in r["workers_peak_rss_gb"])
+            + f" workers_used={len(r['workers_run'])}",
+            flush=True,
+        )
     first = results[0]
     for r in results[1:]:
         print(f"makespan {first['setup']}/{r['setup']} = {first['makespan'] / r['makespan']:.2f}x", flush=True)

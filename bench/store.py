@@ -33,11 +33,18 @@ def record() -> RunRecord:
     """A run's record of the size a 3-epoch run makes (120-point curves, full confusion matrix, 24 mistakes)."""
     curve = {"epoch": list(np.linspace(0, 3, 120)), "value": list(np.linspace(2, 0.1, 120))}
     history = {k: [0.5, 0.3, 0.2] for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
-    metrics = {"test_loss": 0.05, "test_accuracy": 0.98, "epochs_completed": 3.0, "duration": 30.0,
-               "samples_per_second": 2000.0, "stopped_early": False}
+    metrics = {
+        "test_loss": 0.05,
+        "test_accuracy": 0.98,
+        "epochs_completed": 3.0,
+        "duration": 30.0,
+        "samples_per_second": 2000.0,
+        "stopped_early": False,
+    }
     mistakes = [{"index": i, "true": 1, "predicted": 7, "confidence": 0.9} for i in range(24)]
-    return RunRecord({"arch": "cnn", "epochs": 3}, history, metrics, {"loss": curve, "accuracy": curve},
-                     [[100] * 10] * 10, mistakes)
+    return RunRecord(
+        {"arch": "cnn", "epochs": 3}, history, metrics, {"loss": curve, "accuracy": curve}, [[100] * 10] * 10, mistakes
+    )
 
 
 def percentiles(times: list[float]) -> str:
@@ -81,8 +88,10 @@ def main(argv: list[str] | None = None) -> int:
         again = Store(Path(folder), StoreLimits(runs_per_person=20, max_bytes=100 * 2**30))
         start = time.perf_counter()
         report = again.start_up()
-        print(f"start_up over {(args.people + 1) * 20} runs            {(time.perf_counter() - start) * 1000:7.1f} ms"
-              f"   ({report})")
+        print(
+            f"start_up over {(args.people + 1) * 20} runs            {(time.perf_counter() - start) * 1000:7.1f} ms"
+            f"   ({report})"
+        )
         again.close()
     return 0
 

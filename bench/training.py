@@ -60,12 +60,17 @@ def plain_fit(arch: str, batch_size: int, dropout: float) -> tuple[float, float]
     (x, y), (xv, yv) = _data()
     if arch == "mlp":  # written out exactly as the classic tutorial does
         keras.utils.set_random_seed(0)
-        model = keras.Sequential([
-            keras.Input((28, 28)), keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"), keras.layers.Dropout(dropout),
-            keras.layers.Dense(64, activation="relu"), keras.layers.Dropout(dropout),
-            keras.layers.Dense(10, activation="softmax"),
-        ])
+        model = keras.Sequential(
+            [
+                keras.Input((28, 28)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(128, activation="relu"),
+                keras.layers.Dropout(dropout),
+                keras.layers.Dense(64, activation="relu"),
+                keras.layers.Dropout(dropout),
+                keras.layers.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     else:
         model = build_model(arch, dropout, seed=0)
@@ -90,8 +95,11 @@ def core_train(arch: str, batch_size: int, dropout: float) -> tuple[float, float
 
     updates: list = []
     start = time.perf_counter()
-    result = train(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
-                   on_batch=updates.append, on_epoch=updates.append)
+    result = train(
+        TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
+        on_batch=updates.append,
+        on_epoch=updates.append,
+    )
     whole = time.perf_counter() - start
     return 50000 / result.duration, result.history["val_accuracy"][-1], 50000 / whole
 
@@ -104,8 +112,11 @@ def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float
     from core.jobs import TrainingJob, TrainingSlots
     from core.training import TrainConfig, train
 
-    job = TrainingJob(TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
-                      slots=TrainingSlots(1), train_fn=train)
+    job = TrainingJob(
+        TrainConfig(arch=arch, epochs=1, batch_size=batch_size, dropout=dropout, seed=0),
+        slots=TrainingSlots(1),
+        train_fn=train,
+    )
 
     def poll() -> None:
         while not job.state.finished:
@@ -134,8 +145,10 @@ def two_sessions() -> int:
     from core.training import TrainConfig, train
 
     slots = TrainingSlots(2)
-    jobs = [TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, seed=s), slots=slots, train_fn=train).start()
-            for s in (1, 2)]
+    jobs = [
+        TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, seed=s), slots=slots, train_fn=train).start()
+        for s in (1, 2)
+    ]
     for job in jobs:
         job.join()
     return cached_tensor_count()
@@ -171,10 +184,14 @@ def run_variant(name: str, repeats: int) -> dict:
     fn("mlp", 512, 0.5 if name == "core-cold" else 0.2)
     gc.freeze()  # as the app does at start-up: no full collections of TensorFlow's objects mid-run
     runs = [fn(arch, batch_size, dropout) for _ in range(1 if name == "core-cold" else repeats)]
-    result = {"variant": name, "samples_per_second": statistics.median(r[0] for r in runs),
-              "val_accuracy": statistics.median(r[1] for r in runs), "all": [round(r[0]) for r in runs],
-              "whole_call": statistics.median(r[2] for r in runs) if len(runs[0]) > 2 else None,
-              "threads": tf.config.threading.get_intra_op_parallelism_threads()}
+    result = {
+        "variant": name,
+        "samples_per_second": statistics.median(r[0] for r in runs),
+        "val_accuracy": statistics.median(r[1] for r in runs),
+        "all": [round(r[0]) for r in runs],
+        "whole_call": statistics.median(r[2] for r in runs) if len(runs[0]) > 2 else None,
+        "threads": tf.config.threading.get_intra_op_parallelism_threads(),
+    }
     if name == "app":
         result["dataset_tensors"] = two_sessions()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -185,8 +202,13 @@ def _child(name: str, repeats: int) -> dict:
     env = dict(os.environ)
     if name.startswith("plain") or name == "core-cnn-allcores":
         env["DIGIT_STUDIO_TF_THREADS"] = "0"  # TensorFlow's own defaults
-    out = subprocess.run([sys.executable, "-m", "bench.training", "--variant", name, "--repeats", str(repeats)],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.training", "--variant", name, "--repeats", str(repeats)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -203,26 +225,39 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"MNIST train 50,000 / validation 10,000; one epoch per run; cpu cores={os.cpu_count()}", flush=True)
     results = {}
-    names = ["plain", "core", "core-cold", "app"] + ([] if args.skip_cnn else ["plain-cnn", "core-cnn", "core-cnn-allcores"])
+    names = ["plain", "core", "core-cold", "app"] + (
+        [] if args.skip_cnn else ["plain-cnn", "core-cnn", "core-cnn-allcores"]
+    )
     for name in names:
         r = results[name] = _child(name, args.repeats if "cnn" not in name else 1)
-        print(f"{name:18s} {r['samples_per_second']:9.0f} samples/s  ({50000 / r['samples_per_second']:6.2f} s/epoch)  "
-              f"val_accuracy={r['val_accuracy']:.4f}  tf_threads={r['threads'] or 'default'}  "
-              f"peak_rss={r['peak_rss_mb']:.0f} MB  runs={r['all']}", flush=True)
+        print(
+            f"{name:18s} {r['samples_per_second']:9.0f} samples/s  ({50000 / r['samples_per_second']:6.2f} s/epoch)  "
+            f"val_accuracy={r['val_accuracy']:.4f}  tf_threads={r['threads'] or 'default'}  "
+            f"peak_rss={r['peak_rss_mb']:.0f} MB  runs={r['all']}",
+            flush=True,
+        )
     plain, core, app = results["plain"], results["core"], results["app"]
-    print(f"speedup_dense_b32={core['samples_per_second'] / plain['samples_per_second']:.2f}x "
-          f"(first run in a process, compiling its step: "
-          f"{results['core-cold']['samples_per_second'] / plain['samples_per_second']:.2f}x)")
+    print(
+        f"speedup_dense_b32={core['samples_per_second'] / plain['samples_per_second']:.2f}x "
+        f"(first run in a process, compiling its step: "
+        f"{results['core-cold']['samples_per_second'] / plain['samples_per_second']:.2f}x)"
+    )
     print(f"val_accuracy_diff_pp={(core['val_accuracy'] - plain['val_accuracy']) * 100:+.2f}")
-    print(f"core whole train() call (model build + fit + test evaluation): {core['whole_call']:.0f} samples/s; "
-          f"speedup {core['whole_call'] / plain['samples_per_second']:.2f}x")
-    print(f"app_vs_core_pct={(app['samples_per_second'] / core['whole_call'] - 1) * 100:+.1f} "
-          "(app worker until the run is reported vs the whole train() call)")
+    print(
+        f"core whole train() call (model build + fit + test evaluation): {core['whole_call']:.0f} samples/s; "
+        f"speedup {core['whole_call'] / plain['samples_per_second']:.2f}x"
+    )
+    print(
+        f"app_vs_core_pct={(app['samples_per_second'] / core['whole_call'] - 1) * 100:+.1f} "
+        "(app worker until the run is reported vs the whole train() call)"
+    )
     print(f"peak_rss_mb_core_run={core['peak_rss_mb']:.0f}")
     print(f"dataset_tensors_with_two_sessions={app['dataset_tensors']} (images + labels: held once per process)")
     if not args.skip_cnn:
-        print(f"speedup_cnn_b128={results['core-cnn']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x "
-              f"(all cores: {results['core-cnn-allcores']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x)")
+        print(
+            f"speedup_cnn_b128={results['core-cnn']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x "
+            f"(all cores: {results['core-cnn-allcores']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x)"
+        )
     return 0
 
 

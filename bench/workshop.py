@@ -244,8 +244,10 @@ class RerunTap:
         if data is None:
             return
         msg = ForwardMsg.FromString(data)
-        if (msg.WhichOneof("type") == "script_finished"
-                and msg.script_finished != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN):
+        if (
+            msg.WhichOneof("type") == "script_finished"
+            and msg.script_finished != ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+        ):
             self.rounds.append((self.pending + self.offset, event["timestamp"] - self.pending))
             self.pending = None
 
@@ -267,7 +269,7 @@ def machine_cpu_times() -> dict[str, float]:
     kinds = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
     try:
         with open("/proc/stat", encoding="ascii") as f:
-            fields = f.readline().split()[1:1 + len(kinds)]
+            fields = f.readline().split()[1 : 1 + len(kinds)]
     except OSError:
         return {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -283,8 +285,17 @@ def pct(values: list[float], q: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-async def drawing_session(i: int, context, base_url: str, args, stats: Stats, start: asyncio.Event,
-                          stop_at: list[float], ready: list[int], open_sem: asyncio.Semaphore) -> None:
+async def drawing_session(
+    i: int,
+    context,
+    base_url: str,
+    args,
+    stats: Stats,
+    start: asyncio.Event,
+    stop_at: list[float],
+    ready: list[int],
+    open_sem: asyncio.Semaphore,
+) -> None:
     who = f"draw#{i:02d}"
     rng = np.random.default_rng(args.seed * 1000 + i)
     page = await context.new_page()
@@ -311,18 +322,23 @@ async def drawing_session(i: int, context, base_url: str, args, stats: Stats, st
                 await _reopen(draw, args, stats, who)
                 continue
             predicted = snap["prediction"]
-            stats.samples.append(Sample(i, digit, len(strokes), height, timing.released[-1], timing.latency,
-                                        timing.latencies, predicted))
+            stats.samples.append(
+                Sample(i, digit, len(strokes), height, timing.released[-1], timing.latency, timing.latencies, predicted)
+            )
             problem = None
             if timing.latency is None:
                 r = timing.last_result
-                problem = (f"no new result within {args.timeout:.0f}s of the last stroke (digit {digit}; "
-                           f"rerun seen={r.get('sawRun')}, page changed={r.get('changed')}, "
-                           f"result shown={r.get('first') is not None}, script={snap.get('script')}, "
-                           f"prediction={snap.get('prediction')})")
+                problem = (
+                    f"no new result within {args.timeout:.0f}s of the last stroke (digit {digit}; "
+                    f"rerun seen={r.get('sawRun')}, page changed={r.get('changed')}, "
+                    f"result shown={r.get('first') is not None}, script={snap.get('script')}, "
+                    f"prediction={snap.get('prediction')})"
+                )
             elif predicted is None:
-                problem = (f"result without a prediction for a drawn {digit} ({len(strokes)} strokes, "
-                           f"{height:.0f}px; script={snap['script']}, alerts={snap['alerts']})")
+                problem = (
+                    f"result without a prediction for a drawn {digit} ({len(strokes)} strokes, "
+                    f"{height:.0f}px; script={snap['script']}, alerts={snap['alerts']})"
+                )
             if problem:
                 stats.error(who, problem)
                 await _error_screenshot(page, stats, who)
@@ -404,16 +420,26 @@ TRAIN_STATE_JS = """
 """
 
 
-async def training_session(i: int, context, base_url: str, args, stats: Stats, start: asyncio.Event,
-                           stop_at: list[float], ready: list[int], open_sem: asyncio.Semaphore) -> None:
+async def training_session(
+    i: int,
+    context,
+    base_url: str,
+    args,
+    stats: Stats,
+    start: asyncio.Event,
+    stop_at: list[float],
+    ready: list[int],
+    open_sem: asyncio.Semaphore,
+) -> None:
     who = f"train#{i}"
     page = await context.new_page()
     page.on("pageerror", lambda exc: stats.page_errors.append(f"{who}: {exc}"))
     query = f"arch={args.arch}&epochs={args.epochs}&train_size={args.train_size}&seed={i}"
     try:
         async with open_sem:
-            await page.goto(f"{base_url}/train?{query}", wait_until="domcontentloaded",
-                            timeout=args.page_timeout * 1000)
+            await page.goto(
+                f"{base_url}/train?{query}", wait_until="domcontentloaded", timeout=args.page_timeout * 1000
+            )
             button = page.get_by_role("button", name=TRAIN_BUTTON)
             await button.wait_for(state="visible", timeout=args.page_timeout * 1000)
         ready[0] += 1
@@ -448,9 +474,11 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
                 stats.last_progress[i] = progress
             shown = _phase(state, progress) if state != "idle" else "idle"
             if shown != last_state:
-                print(f"  {who}: {shown} at +{now - clicked_at:.0f}s"
-                      + (f" — {' '.join((st['queue'] or st['progress'] or '').split())}" if state != "idle" else ""),
-                      flush=True)
+                print(
+                    f"  {who}: {shown} at +{now - clicked_at:.0f}s"
+                    + (f" — {' '.join((st['queue'] or st['progress'] or '').split())}" if state != "idle" else ""),
+                    flush=True,
+                )
                 last_state = shown
             for e in st["errors"]:
                 stats.error(who, f"Streamlit error element: {e[:200]}")
@@ -466,21 +494,24 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
                 stats.train_accuracies.append(f"{who} after {now - clicked_at:.0f}s: {st['results']}")
                 print(f"  {who}: run finished after {now - clicked_at:.0f}s — {st['results']}", flush=True)
                 if args.screenshots:
-                    await page.screenshot(path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-done.png"),
-                                          full_page=True)
+                    await page.screenshot(
+                        path=str(ARTIFACTS / f"workshop-{who.replace('#', '')}-done.png"), full_page=True
+                    )
                 phase = "click" if args.repeat_training else "finished"
             if args.trainer_mode == "peek" and phase == "running":
                 # Leave the Train page (the run goes on in the background), come back later to look.
                 last_peek = now
                 await page.get_by_role("link", name="Home").first.click(timeout=args.page_timeout * 1000)
-                await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(state="detached",
-                                                                             timeout=args.page_timeout * 1000)
+                await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(
+                    state="detached", timeout=args.page_timeout * 1000
+                )
                 await asyncio.sleep(max(0.0, min(args.peek_every, stop_at[0] - time.monotonic())))
                 await page.get_by_role("link", name="Train").first.click(timeout=args.page_timeout * 1000)
                 await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(timeout=args.page_timeout * 1000)
                 try:  # the live part renders right after the form
-                    await page.locator("[data-testid='stProgress'], [data-testid='stAlert'], "
-                                       "[data-testid='stMetric']").first.wait_for(timeout=10000)
+                    await page.locator(
+                        "[data-testid='stProgress'], [data-testid='stAlert'], [data-testid='stMetric']"
+                    ).first.wait_for(timeout=10000)
                 except Exception:
                     pass
                 continue
@@ -494,8 +525,9 @@ async def training_session(i: int, context, base_url: str, args, stats: Stats, s
 # ---------------------------------------------------------------------------
 
 
-async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[int],
-              server_mon: "MemoryMonitor | None" = None) -> dict:
+async def run(
+    args, server: AppServer, stats: Stats, browser_monitor_pids: list[int], server_mon: "MemoryMonitor | None" = None
+) -> dict:
     from playwright.async_api import async_playwright
 
     chromium = find_chromium()
@@ -510,7 +542,9 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
             # Chromium's processes are children of the Playwright driver: find them by parent.
             browser_monitor_pids.extend(_browser_root_pids({server.pid}))
             if args.load_nice > 0:
-                info["lowered_processes"] = lower_priority(min(args.load_nice, 19), {server.pid} if server.pid else set())
+                info["lowered_processes"] = lower_priority(
+                    min(args.load_nice, 19), {server.pid} if server.pid else set()
+                )
             # The host opens the app's home page first (this also loads MNIST samples and the model once).
             ctx0 = await browsers[0].new_context(viewport={"width": 1280, "height": 900})
             page0 = await ctx0.new_page()
@@ -532,8 +566,9 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
                 if k < args.trainers:
                     coro = training_session(k + 1, ctx, server.base_url, args, stats, start, stop_at, ready, open_sem)
                 else:
-                    coro = drawing_session(k - args.trainers + 1, ctx, server.base_url, args, stats, start, stop_at,
-                                           ready, open_sem)
+                    coro = drawing_session(
+                        k - args.trainers + 1, ctx, server.base_url, args, stats, start, stop_at, ready, open_sem
+                    )
                 tasks.append(asyncio.create_task(coro))
             t_open = time.monotonic()
             deadline = t_open + args.page_timeout * (1 + total / max(1, args.open_concurrency))
@@ -541,8 +576,11 @@ async def run(args, server: AppServer, stats: Stats, browser_monitor_pids: list[
                 await asyncio.sleep(0.2)
             info["open_all_s"] = time.monotonic() - t_open
             info["ready"] = ready[0]
-            print(f"  {ready[0]}/{total} sessions ready after {info['open_all_s']:.1f}s; measuring for "
-                  f"{args.duration:.0f}s", flush=True)
+            print(
+                f"  {ready[0]}/{total} sessions ready after {info['open_all_s']:.1f}s; measuring for "
+                f"{args.duration:.0f}s",
+                flush=True,
+            )
             info["t_start"] = time.time()
             stats.machine_window.append(machine_cpu_times())
             if server_mon is not None:
@@ -616,8 +654,16 @@ def _phase(state: str, progress: str) -> str:
     return "queued" if state == "queued" else "none"
 
 
-def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mon: MemoryMonitor,
-           server_cpu0: float, elapsed: float, health: HealthProbe | None = None) -> None:
+def report(
+    args,
+    stats: Stats,
+    info: dict,
+    server_mon: MemoryMonitor,
+    browser_mon: MemoryMonitor,
+    server_cpu0: float,
+    elapsed: float,
+    health: HealthProbe | None = None,
+) -> None:
     t0, t1 = info.get("t_start", 0.0), info.get("t_start", 0.0) + args.duration
     samples = [s for s in stats.samples if s.released >= t0]
     ok = [s for s in samples if s.latency is not None]
@@ -660,35 +706,55 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
 
     print()
     print("=== Digit Studio workshop benchmark ===")
-    print(f"sessions={args.sessions} trainers={args.trainers} duration_s={args.duration:.0f} "
-          f"browsers={min(args.browsers, args.sessions + args.trainers)} think_s={args.think:g} "
-          f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size} "
-          f"trainer_mode={args.trainer_mode} load_nice={args.load_nice} "
-          f"(processes lowered: {info.get('lowered_processes', 0)})")
-    print(f"sessions_ready={info.get('ready', 0)}/{args.sessions + args.trainers} "
-          f"open_all_s={info.get('open_all_s', float('nan')):.1f} home_load_s={info.get('home_load_s', float('nan')):.1f}"
-          f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}")
+    print(
+        f"sessions={args.sessions} trainers={args.trainers} duration_s={args.duration:.0f} "
+        f"browsers={min(args.browsers, args.sessions + args.trainers)} think_s={args.think:g} "
+        f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size} "
+        f"trainer_mode={args.trainer_mode} load_nice={args.load_nice} "
+        f"(processes lowered: {info.get('lowered_processes', 0)})"
+    )
+    print(
+        f"sessions_ready={info.get('ready', 0)}/{args.sessions + args.trainers} "
+        f"open_all_s={info.get('open_all_s', float('nan')):.1f} home_load_s={info.get('home_load_s', float('nan')):.1f}"
+        f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}"
+    )
     print(f"predictions={len(predicted)}")
     print(f"digits_drawn={len(samples)} predictions_per_min={len(predicted) / (args.duration / 60):.1f}")
-    print(f"errors={len(stats.errors)} timeouts={timeouts} page_js_errors={len(stats.page_errors)} "
-          f"stuck_sessions={info.get('stuck_sessions', 0)}")
+    print(
+        f"errors={len(stats.errors)} timeouts={timeouts} page_js_errors={len(stats.page_errors)} "
+        f"stuck_sessions={info.get('stuck_sessions', 0)}"
+    )
     print(f"accuracy={correct / len(predicted):.4f} ({correct}/{len(predicted)})" if predicted else "accuracy=nan")
     print(f"latency_p50_ms={pct(lat_ms, 50):.0f}")
     print(f"latency_p95_ms={pct(lat_ms, 95):.0f}")
     print(f"latency_max_ms={max(lat_ms, default=float('nan')):.0f}")
-    print(f"latency_mean_ms={np.mean(lat_ms) if lat_ms else float('nan'):.0f} "
-          f"every_stroke_p50_ms={pct(all_strokes, 50):.0f} every_stroke_p95_ms={pct(all_strokes, 95):.0f} "
-          f"(n={len(all_strokes)})")
-    print(f"latency_first_digit_of_session_p50_ms={pct(first_ms, 50):.0f} (n={len(first_ms)}; includes the browser "
-          f"lazily fetching Streamlit's HTML-markdown/chart code)  latency_later_digits_p50_ms={pct(warm_ms, 50):.0f} "
-          f"latency_later_digits_p95_ms={pct(warm_ms, 95):.0f} (n={len(warm_ms)})")
-    print("latency_over_1s={} latency_over_5s={} latency_over_20s={}".format(
-        *(sum(1 for x in lat_ms if x > lim) for lim in (1000, 5000, 20000))))
-    print(f"latency_while_training_p50_ms={pct(during, 50):.0f} latency_while_training_p95_ms={pct(during, 95):.0f} "
-          f"(n={len(during)})  latency_no_training_p50_ms={pct(idle, 50):.0f} "
-          f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})")
-    print("latency_by_training_phase: " + "  ".join(
-        f"{ph}: p50={pct(v, 50):.0f}ms p95={pct(v, 95):.0f}ms n={len(v)}" for ph, v in sorted(by_phase.items())))
+    print(
+        f"latency_mean_ms={np.mean(lat_ms) if lat_ms else float('nan'):.0f} "
+        f"every_stroke_p50_ms={pct(all_strokes, 50):.0f} every_stroke_p95_ms={pct(all_strokes, 95):.0f} "
+        f"(n={len(all_strokes)})"
+    )
+    print(
+        f"latency_first_digit_of_session_p50_ms={pct(first_ms, 50):.0f} (n={len(first_ms)}; includes the browser "
+        f"lazily fetching Streamlit's HTML-markdown/chart code)  latency_later_digits_p50_ms={pct(warm_ms, 50):.0f} "
+        f"latency_later_digits_p95_ms={pct(warm_ms, 95):.0f} (n={len(warm_ms)})"
+    )
+    print(
+        "latency_over_1s={} latency_over_5s={} latency_over_20s={}".format(
+            *(sum(1 for x in lat_ms if x > lim) for lim in (1000, 5000, 20000))
+        )
+    )
+    print(
+        f"latency_while_training_p50_ms={pct(during, 50):.0f} latency_while_training_p95_ms={pct(during, 95):.0f} "
+        f"(n={len(during)})  latency_no_training_p50_ms={pct(idle, 50):.0f} "
+        f"latency_no_training_p95_ms={pct(idle, 95):.0f} (n={len(idle)})"
+    )
+    print(
+        "latency_by_training_phase: "
+        + "  ".join(
+            f"{ph}: p50={pct(v, 50):.0f}ms p95={pct(v, 95):.0f}ms n={len(v)}" for ph, v in sorted(by_phase.items())
+        )
+    )
+
     def timing_line(name: str, timed: list[tuple[float, float]], what: str) -> None:
         """p50/p95/max of (wall-clock time, ms) pairs in the window, overall and while a training runs."""
         timed = [(t, ms) for t, ms in timed if t0 <= t <= t1]
@@ -696,17 +762,27 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
             return
         every = [ms for _, ms in timed]
         training = [ms for t, ms in timed if phase_at(t) in ("compiling", "epochs")]
-        print(f"{name}_p50_ms={pct(every, 50):.0f} {name}_p95_ms={pct(every, 95):.0f} {name}_max_ms={max(every):.0f} "
-              f"(n={len(every)} {what})  while_training_p50_ms={pct(training, 50):.0f} "
-              f"while_training_p95_ms={pct(training, 95):.0f} (n={len(training)})")
+        print(
+            f"{name}_p50_ms={pct(every, 50):.0f} {name}_p95_ms={pct(every, 95):.0f} {name}_max_ms={max(every):.0f} "
+            f"(n={len(every)} {what})  while_training_p50_ms={pct(training, 50):.0f} "
+            f"while_training_p95_ms={pct(training, 95):.0f} (n={len(training)})"
+        )
 
-    timing_line("server_script", [(t, ms) for t, page, ms in stats.script_runs if page == "draw"],
-                "Draw page runs, as the app times them")
-    timing_line("server_round_trip", [(t, 1000 * x) for t, x in stats.rerun_rounds],
-                "Draw reruns, strokes and resets: rerun request sent to script_finished received, "
-                "at the browsers' network stack")
-    print(f"training_during_measurement={'yes' if in_window else 'no'} training_seconds_observed={training_seconds:.0f}"
-          f" train_clicks={stats.train_clicks} train_runs_finished={stats.train_finished}")
+    timing_line(
+        "server_script",
+        [(t, ms) for t, page, ms in stats.script_runs if page == "draw"],
+        "Draw page runs, as the app times them",
+    )
+    timing_line(
+        "server_round_trip",
+        [(t, 1000 * x) for t, x in stats.rerun_rounds],
+        "Draw reruns, strokes and resets: rerun request sent to script_finished received, "
+        "at the browsers' network stack",
+    )
+    print(
+        f"training_during_measurement={'yes' if in_window else 'no'} training_seconds_observed={training_seconds:.0f}"
+        f" train_clicks={stats.train_clicks} train_runs_finished={stats.train_finished}"
+    )
     for who, progress in sorted(stats.last_progress.items()):
         print(f"  trainer {who} last progress: {progress}")
     for acc in stats.train_accuracies:
@@ -717,32 +793,47 @@ def report(args, stats: Stats, info: dict, server_mon: MemoryMonitor, browser_mo
     if health is not None:
         hs = [(t, x) for t, x in health.samples if t0 <= t <= t1]
         ok_h = [1000 * x for _, x in hs if x is not None]
-        print(f"health_endpoint_p50_ms={pct(ok_h, 50):.0f} health_endpoint_p95_ms={pct(ok_h, 95):.0f} "
-              f"health_endpoint_max_ms={max(ok_h, default=float('nan')):.0f} failed={sum(1 for _, x in hs if x is None)} "
-              f"(n={len(hs)}; the server's event loop responsiveness during the measurement)")
+        print(
+            f"health_endpoint_p50_ms={pct(ok_h, 50):.0f} health_endpoint_p95_ms={pct(ok_h, 95):.0f} "
+            f"health_endpoint_max_ms={max(ok_h, default=float('nan')):.0f} failed={sum(1 for _, x in hs if x is None)} "
+            f"(n={len(hs)}; the server's event loop responsiveness during the measurement)"
+        )
         h_phase: dict[str, list[float]] = {}
         for t, x in hs:
             if x is not None:
                 h_phase.setdefault(phase_at(t), []).append(1000 * x)
-        print("health_by_training_phase: " + "  ".join(
-            f"{ph}: p50={pct(v, 50):.0f}ms max={max(v):.0f}ms n={len(v)}" for ph, v in sorted(h_phase.items())))
-    print(f"load_average_before={info.get('load_before', float('nan')):.2f} "
-          f"load_average_after={info.get('load_after', float('nan')):.2f} (1-minute, whole machine)")
+        print(
+            "health_by_training_phase: "
+            + "  ".join(
+                f"{ph}: p50={pct(v, 50):.0f}ms max={max(v):.0f}ms n={len(v)}" for ph, v in sorted(h_phase.items())
+            )
+        )
+    print(
+        f"load_average_before={info.get('load_before', float('nan')):.2f} "
+        f"load_average_after={info.get('load_after', float('nan')):.2f} (1-minute, whole machine)"
+    )
     print(f"server_peak_rss_mb={server_mon.peak_rss / 2**20:.0f} (main process {server_mon.peak_main_rss / 2**20:.0f})")
     server_cpu = server_mon.cpu_total() - server_cpu0
     reruns = sum(s.strokes for s in stats.samples) + stats.resets
     if len(stats.cpu_window) == 2 and reruns:
         window_cpu = stats.cpu_window[1] - stats.cpu_window[0]
-        print(f"server_cpu_during_window_s={window_cpu:.0f} draw_reruns={reruns} "
-              f"server_cpu_ms_per_draw_rerun={1000 * window_cpu / reruns:.0f} (upper bound: includes training and idle work)")
+        print(
+            f"server_cpu_during_window_s={window_cpu:.0f} draw_reruns={reruns} "
+            f"server_cpu_ms_per_draw_rerun={1000 * window_cpu / reruns:.0f} (upper bound: includes training and idle work)"
+        )
     if len(stats.machine_window) == 2 and all(stats.machine_window):
         a, b = stats.machine_window
         used = {k: b[k] - a[k] for k in a}
         total = sum(used.values()) or 1.0
-        print("machine_cpu_during_window: " + " ".join(f"{k}={100 * v / total:.1f}%" for k, v in used.items())
-              + " (whole machine; nice = the load generator and browsers, steal = taken by the hypervisor)")
-    print(f"server_cpu_s={server_cpu:.0f} browsers_cpu_s={browser_mon.cpu_total():.0f} wall_s={elapsed:.0f} "
-          f"cores={os.cpu_count()} browsers_peak_rss_mb={browser_mon.peak_rss / 2**20:.0f}")
+        print(
+            "machine_cpu_during_window: "
+            + " ".join(f"{k}={100 * v / total:.1f}%" for k, v in used.items())
+            + " (whole machine; nice = the load generator and browsers, steal = taken by the hypervisor)"
+        )
+    print(
+        f"server_cpu_s={server_cpu:.0f} browsers_cpu_s={browser_mon.cpu_total():.0f} wall_s={elapsed:.0f} "
+        f"cores={os.cpu_count()} browsers_peak_rss_mb={browser_mon.peak_rss / 2**20:.0f}"
+    )
     by_digit = {}
     for s in predicted:
         hit, n = by_digit.get(s.digit, (0, 0))
@@ -767,11 +858,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trainers", type=int, default=2, help="concurrent training sessions")
     parser.add_argument("--duration", type=float, default=90, help="measurement window in seconds")
     parser.add_argument("--browsers", type=int, default=2, help="Chromium instances (sessions are spread over them)")
-    parser.add_argument("--think", type=float, default=1.0,
-                        help="mean pause between digits in seconds (uniform 0.5-1.5x)")
-    parser.add_argument("--timeout", type=float, default=60,
-                        help="seconds to wait for a result after a stroke before counting a timeout error "
-                             "(results slower than 20 s are also counted: latency_over_20s)")
+    parser.add_argument(
+        "--think", type=float, default=1.0, help="mean pause between digits in seconds (uniform 0.5-1.5x)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=60,
+        help="seconds to wait for a result after a stroke before counting a timeout error "
+        "(results slower than 20 s are also counted: latency_over_20s)",
+    )
     parser.add_argument("--page-timeout", type=float, default=120, help="seconds to wait for a page to load")
     parser.add_argument("--open-concurrency", type=int, default=4, help="pages loading at the same time during setup")
     parser.add_argument("--min-height", type=float, default=50, help="smallest digit height in canvas pixels")
@@ -780,21 +876,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arch", default="cnn", choices=["mlp", "cnn"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--train-size", type=int, default=20000)
-    parser.add_argument("--trainer-mode", choices=["watch", "peek"], default="watch",
-                        help="watch: keep the Train page open while training (it updates live once a second); "
-                             "peek: after pressing Train go to Home and look at the Train page every --peek-every s")
+    parser.add_argument(
+        "--trainer-mode",
+        choices=["watch", "peek"],
+        default="watch",
+        help="watch: keep the Train page open while training (it updates live once a second); "
+        "peek: after pressing Train go to Home and look at the Train page every --peek-every s",
+    )
     parser.add_argument("--peek-every", type=float, default=15.0)
-    parser.add_argument("--no-repeat-training", dest="repeat_training", action="store_false",
-                        help="train once per trainer session (default: press Train again when a run finishes)")
+    parser.add_argument(
+        "--no-repeat-training",
+        dest="repeat_training",
+        action="store_false",
+        help="train once per trainer session (default: press Train again when a run finishes)",
+    )
     parser.add_argument("--mnist-dir", default=os.environ.get("MNIST_DIR") or str(ROOT.parent / "shared" / "mnist"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--screenshots", action="store_true", help="save a few screenshots to test-artifacts/")
-    parser.add_argument("--no-tap", dest="tap", action="store_false",
-                        help="do not watch the Draw pages' WebSocket frames (server_round_trip_* lines)")
-    parser.add_argument("--load-nice", type=int, default=19,
-                        help="CPU niceness of the load generator (this script, Playwright and the browsers; the "
-                             "server keeps normal priority): at a workshop the browsers run on the attendees' "
-                             "laptops, not on the server. 0 = browsers compete with the server as equals")
+    parser.add_argument(
+        "--no-tap",
+        dest="tap",
+        action="store_false",
+        help="do not watch the Draw pages' WebSocket frames (server_round_trip_* lines)",
+    )
+    parser.add_argument(
+        "--load-nice",
+        type=int,
+        default=19,
+        help="CPU niceness of the load generator (this script, Playwright and the browsers; the "
+        "server keeps normal priority): at a workshop the browsers run on the attendees' "
+        "laptops, not on the server. 0 = browsers compete with the server as equals",
+    )
     args = parser.parse_args(argv)
     if args.sessions < 0 or args.trainers < 0 or args.sessions + args.trainers == 0:
         parser.error("need at least one session")

@@ -17,8 +17,16 @@ if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorF
     from core.runs import Run
     from core.training import BatchUpdate, EpochUpdate
 
-__all__ = ["EPOCH_AXIS", "LIVE_POINTS", "SERIES_COLOURS", "loss_curve", "metric_frame", "metric_spec", "confusion_frame",
-           "validation_curves"]
+__all__ = [
+    "EPOCH_AXIS",
+    "LIVE_POINTS",
+    "SERIES_COLOURS",
+    "loss_curve",
+    "metric_frame",
+    "metric_spec",
+    "confusion_frame",
+    "validation_curves",
+]
 
 #: Points of the per-batch curve drawn at most; a long run's curve is thinned evenly.
 LIVE_POINTS = 120
@@ -29,8 +37,9 @@ _LIVE = "training (live)"
 EPOCH_AXIS: dict[str, Any] = {"tickMinStep": 1, "format": "d"}
 
 
-def loss_curve(batches: Sequence[BatchUpdate], key: str = "loss",
-               smoothing: float = 0.6, max_points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def loss_curve(
+    batches: Sequence[BatchUpdate], key: str = "loss", smoothing: float = 0.6, max_points: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-group values of a metric from Keras' running epoch means, smoothed.
 
     Keras reports the mean since the start of the epoch; the mean over just
@@ -69,8 +78,13 @@ def loss_curve(batches: Sequence[BatchUpdate], key: str = "loss",
     return x, y
 
 
-def metric_frame(batches: Sequence[BatchUpdate], epochs: Sequence[EpochUpdate], key: str,
-                 max_points: int = LIVE_POINTS, curve: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
+def metric_frame(
+    batches: Sequence[BatchUpdate],
+    epochs: Sequence[EpochUpdate],
+    key: str,
+    max_points: int = LIVE_POINTS,
+    curve: Mapping[str, Sequence[float]] | None = None,
+) -> pd.DataFrame:
     """Long-form data for one metric's chart: the live per-batch curve and the per-epoch points.
 
     Args:
@@ -91,10 +105,12 @@ def metric_frame(batches: Sequence[BatchUpdate], epochs: Sequence[EpochUpdate], 
     frames = [pd.DataFrame({"epoch": x, "value": y, "series": _LIVE})]
     if epochs:
         at = np.array([e.epoch + (1.0 if e.complete else 0.0) for e in epochs], dtype=float)
-        frames.append(pd.DataFrame({"epoch": at, "value": [getattr(e, key) for e in epochs],
-                                    "series": "training (epoch)"}))
-        frames.append(pd.DataFrame({"epoch": at, "value": [getattr(e, f"val_{key}") for e in epochs],
-                                    "series": "validation"}))
+        frames.append(
+            pd.DataFrame({"epoch": at, "value": [getattr(e, key) for e in epochs], "series": "training (epoch)"})
+        )
+        frames.append(
+            pd.DataFrame({"epoch": at, "value": [getattr(e, f"val_{key}") for e in epochs], "series": "validation"})
+        )
     return pd.concat(frames, ignore_index=True).dropna()
 
 
@@ -114,19 +130,32 @@ def metric_spec(key: str, title: str) -> dict[str, Any]:
     return {
         # fit-x: the width follows the column, 240 px is the plot's own height (Streamlit's default
         # "fit" squeezes the plot into 240 px together with the title, axes and legend).
-        "title": title, "height": 240, "autosize": {"type": "fit-x", "contains": "padding"},
+        "title": title,
+        "height": 240,
+        "autosize": {"type": "fit-x", "contains": "padding"},
         "encoding": {
             "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": dict(EPOCH_AXIS)},
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
-            "color": {"field": "series", "type": "nominal", "legend": {"orient": "bottom", "title": None},
-                      "scale": {"domain": list(SERIES_COLOURS), "range": list(SERIES_COLOURS.values())}},
+            "color": {
+                "field": "series",
+                "type": "nominal",
+                "legend": {"orient": "bottom", "title": None},
+                "scale": {"domain": list(SERIES_COLOURS), "range": list(SERIES_COLOURS.values())},
+            },
         },
         "layer": [
             {"mark": {"type": "line"}},
-            {"mark": {"type": "point", "filled": True, "size": 40, "opacity": 1},
-             "transform": [{"filter": f"datum.series !== '{_LIVE}'"}],
-             "encoding": {"tooltip": [{"field": "series"}, {"field": "epoch", "format": ".2f", "type": "quantitative"},
-                                      {"field": "value", "format": ".4f", "type": "quantitative"}]}},
+            {
+                "mark": {"type": "point", "filled": True, "size": 40, "opacity": 1},
+                "transform": [{"filter": f"datum.series !== '{_LIVE}'"}],
+                "encoding": {
+                    "tooltip": [
+                        {"field": "series"},
+                        {"field": "epoch", "format": ".2f", "type": "quantitative"},
+                        {"field": "value", "format": ".4f", "type": "quantitative"},
+                    ]
+                },
+            },
         ],
     }
 
@@ -142,8 +171,9 @@ def confusion_frame(matrix: np.ndarray) -> pd.DataFrame:
         as categories) and ``count``, row by row.
     """
     classes = range(len(matrix))
-    return pd.DataFrame([{"true": str(t), "predicted": str(p), "count": int(matrix[t][p])}
-                         for t in classes for p in classes])
+    return pd.DataFrame(
+        [{"true": str(t), "predicted": str(p), "count": int(matrix[t][p])} for t in classes for p in classes]
+    )
 
 
 def validation_curves(runs: Sequence[Run]) -> pd.DataFrame:
@@ -156,6 +186,9 @@ def validation_curves(runs: Sequence[Run]) -> pd.DataFrame:
         Columns ``epoch`` (1-based), ``validation accuracy`` and ``run``
         (``"Run N"``); epochs without a validation score are left out.
     """
-    rows = [{"epoch": i + 1, "validation accuracy": value, "run": f"Run {run.number}"}
-            for run in runs for i, value in enumerate(run.result.history["val_accuracy"])]
+    rows = [
+        {"epoch": i + 1, "validation accuracy": value, "run": f"Run {run.number}"}
+        for run in runs
+        for i, value in enumerate(run.result.history["val_accuracy"])
+    ]
     return pd.DataFrame(rows, columns=["epoch", "validation accuracy", "run"]).dropna()

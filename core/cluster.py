@@ -39,8 +39,19 @@ from typing import Any
 import dask
 from distributed import Client, LocalCluster, fire_and_forget
 
-__all__ = ["PROGRESS_TOPIC", "RESOURCE", "Cluster", "capacity", "get_cluster", "local_threads", "local_workers",
-           "scheduler_address", "shutdown", "start_in_background", "worker_tf_threads"]
+__all__ = [
+    "PROGRESS_TOPIC",
+    "RESOURCE",
+    "Cluster",
+    "capacity",
+    "get_cluster",
+    "local_threads",
+    "local_workers",
+    "scheduler_address",
+    "shutdown",
+    "start_in_background",
+    "worker_tf_threads",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -98,13 +109,23 @@ class Cluster:
         self.local: LocalCluster | None = None
         if address is None:
             workers, threads = workers or local_workers(), threads or local_threads()
-            env = {"DIGIT_STUDIO_TF_THREADS": str(worker_tf_threads(workers, threads)),
-                   "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2")}
+            env = {
+                "DIGIT_STUDIO_TF_THREADS": str(worker_tf_threads(workers, threads)),
+                "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+            }
             # No dashboard; the scheduler's small HTTP server (health, JSON) on a free port of 127.0.0.1, not 8787.
-            self.local = LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                                      host="127.0.0.1", scheduler_port=0, dashboard_address=None,
-                                      scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                                      resources={RESOURCE: threads}, env=env, silence_logs=logging.ERROR)
+            self.local = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=threads,
+                processes=True,
+                host="127.0.0.1",
+                scheduler_port=0,
+                dashboard_address=None,
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                resources={RESOURCE: threads},
+                env=env,
+                silence_logs=logging.ERROR,
+            )
             address = self.local.scheduler_address
         self._jobs: dict[str, Callable[[dict], None]] = {}
         self._lost: dict[str, Callable[[str, list], None]] = {}
@@ -194,8 +215,15 @@ class Cluster:
         from core.remote import warm_up_worker
 
         for address in self.client.scheduler_info(n_workers=-1).get("workers", {}):
-            fire_and_forget(self.client.submit(warm_up_worker, key=f"digit-studio-warm-{uuid.uuid4().hex}",
-                                               workers=[address], allow_other_workers=False, pure=False))
+            fire_and_forget(
+                self.client.submit(
+                    warm_up_worker,
+                    key=f"digit-studio-warm-{uuid.uuid4().hex}",
+                    workers=[address],
+                    allow_other_workers=False,
+                    pure=False,
+                )
+            )
 
     def close(self) -> None:
         """Disconnect, and stop the local cluster's workers if this process started them."""

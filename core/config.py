@@ -210,9 +210,10 @@ def _readable(limit: float) -> str:
 
 def _cut(text: str, limit: int = 40) -> str:
     """``text``, or its first ``limit - 1`` characters and an ellipsis."""
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 #: What the Train page starts from (a workshop's first run): a convnet that trains in about half a minute.
-APP_DEFAULTS = TrainConfig(arch="cnn", epochs=3, batch_size=128, dropout=0.3, learning_rate=1e-3,
-                           augment=False, seed=0, train_size=20000)
+APP_DEFAULTS = TrainConfig(
+    arch="cnn", epochs=3, batch_size=128, dropout=0.3, learning_rate=1e-3, augment=False, seed=0, train_size=20000
+)

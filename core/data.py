@@ -88,9 +88,7 @@ def read_idx(path: str | os.PathLike[str], expect_magic: int | None = None) -> n
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     magic = struct.unpack(">I", raw[:4])[0]
     if zero != 0 or dtype_code != 0x08 or not 1 <= ndim <= 4:
-        raise MnistUnavailableError(
-            f"{path} is not an uint8 IDX file (magic number 0x{magic:08x}). {HOW_TO}"
-        )
+        raise MnistUnavailableError(f"{path} is not an uint8 IDX file (magic number 0x{magic:08x}). {HOW_TO}")
     if expect_magic is not None and magic != expect_magic:
         raise MnistUnavailableError(
             f"{path} has magic number 0x{magic:08x}, expected 0x{expect_magic:08x} "
@@ -129,14 +127,14 @@ def _find_idx(directory: Path, role: str) -> Path:
     for name in candidates:
         if (directory / name).is_file():
             return directory / name
-    raise MnistUnavailableError(
-        f"MNIST_DIR={directory} has no {base}[.gz] (nor mnist.npz). {HOW_TO}"
-    )
+    raise MnistUnavailableError(f"MNIST_DIR={directory} has no {base}[.gz] (nor mnist.npz). {HOW_TO}")
 
 
 def _check_pair(images: np.ndarray, labels: np.ndarray, split: str, where: str) -> Split:
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise MnistUnavailableError(f"{where}: {split} images have shape {images.shape}, expected (N, 28, 28). {HOW_TO}")
+        raise MnistUnavailableError(
+            f"{where}: {split} images have shape {images.shape}, expected (N, 28, 28). {HOW_TO}"
+        )
     if labels.ndim != 1 or len(labels) != len(images):
         raise MnistUnavailableError(
             f"{where}: {len(images)} {split} images but labels of shape {labels.shape}. {HOW_TO}"
@@ -219,7 +217,8 @@ def _download() -> tuple[Split, Split]:
     if not _download_result:
         raise MnistUnavailableError(
             f"MNIST is not on this machine and downloading it did not finish within {DOWNLOAD_WAIT:.0f} s "
-            f"(it goes on in the background; try again shortly). {HOW_TO}")
+            f"(it goes on in the background; try again shortly). {HOW_TO}"
+        )
     outcome = _download_result[0]
     if isinstance(outcome, Exception):
         _download_result.clear()  # allow a fresh attempt next time
@@ -262,8 +261,9 @@ def clear_cache() -> None:
         _cache.clear()
 
 
-def split_validation(x: np.ndarray, y: np.ndarray, val_size: int = 10000,
-                     train_size: int | None = None) -> tuple[Split, Split]:
+def split_validation(
+    x: np.ndarray, y: np.ndarray, val_size: int = 10000, train_size: int | None = None
+) -> tuple[Split, Split]:
     """Split training data into train and validation parts without copying.
 
     Args:
@@ -283,4 +283,4 @@ def split_validation(x: np.ndarray, y: np.ndarray, val_size: int = 10000,
         if train_size < 1:
             raise ValueError(f"train_size must be positive, got {train_size}")
         n_train = min(n_train, train_size)
-    return (x[:n_train], y[:n_train]), (x[len(x) - val_size:], y[len(y) - val_size:])
+    return (x[:n_train], y[:n_train]), (x[len(x) - val_size :], y[len(y) - val_size :])

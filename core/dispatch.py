@@ -83,8 +83,9 @@ class ClusterRun:
         client = self.cluster.client
         stop = Event(stop_event_name(self.job.id), client=client)
         data = client.scatter([self.job.data], hash=False)[0] if self.job.data is not None else None
-        future = client.submit(train_task, self.job.id, self.job.config.to_dict(), data, key=self.key, pure=False,
-                               resources={RESOURCE: 1})
+        future = client.submit(
+            train_task, self.job.id, self.job.config.to_dict(), data, key=self.key, pure=False, resources={RESOURCE: 1}
+        )
         future.add_done_callback(lambda _: self.wake.set())
         stop_sent = False
         try:

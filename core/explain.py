@@ -38,8 +38,15 @@ __all__ = ["CONV_LAYERS", "UnsupportedModel", "activations", "is_prepared", "lay
 CONV_LAYERS = (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D)
 #: Element-wise layers that finish a layer's work (a convolution's batch norm and ReLU): its activations are
 #: shown as they leave the last of these.
-FINISHING_LAYERS = (layers.BatchNormalization, layers.Activation, layers.ReLU, layers.LeakyReLU, layers.ELU,
-                    layers.PReLU, layers.Softmax)
+FINISHING_LAYERS = (
+    layers.BatchNormalization,
+    layers.Activation,
+    layers.ReLU,
+    layers.LeakyReLU,
+    layers.ELU,
+    layers.PReLU,
+    layers.Softmax,
+)
 
 Body = Callable[[tf.Tensor], tuple[list[tf.Tensor], tf.Tensor]]
 
@@ -69,9 +76,10 @@ def _answer_layer(chain: Sequence[layers.Layer]) -> int | None:
     for i in range(len(chain) - 1, -1, -1):
         layer = chain[i]
         if isinstance(layer, layers.Dense):
-            after = chain[i + 1:]
+            after = chain[i + 1 :]
             linear_then_softmax = getattr(layer.activation, "__name__", "") == "linear" and any(
-                _is_softmax(getattr(a, "activation", None)) or isinstance(a, layers.Softmax) for a in after)
+                _is_softmax(getattr(a, "activation", None)) or isinstance(a, layers.Softmax) for a in after
+            )
             return i if _is_softmax(layer.activation) or linear_then_softmax else None
         if not isinstance(layer, (*FINISHING_LAYERS, layers.Dropout)):
             return None
@@ -85,8 +93,7 @@ def _flat_layers(model: keras.Model) -> list[layers.Layer]:
         if isinstance(layer, keras.Sequential):
             chain.extend(_flat_layers(layer))
         elif isinstance(layer, keras.Model):
-            raise UnsupportedModel(f"its layers are wrapped in a sub-model ({layer.name}), which this view "
-                                   "cannot open")
+            raise UnsupportedModel(f"its layers are wrapped in a sub-model ({layer.name}), which this view cannot open")
         else:
             chain.append(layer)
     return chain
@@ -124,8 +131,9 @@ def _functional_body(model: keras.Model) -> tuple[Body, list[str]]:
     try:
         for layer in graph:
             if isinstance(layer, keras.Model):
-                raise UnsupportedModel(f"its layers are wrapped in a sub-model ({layer.name}), which this view "
-                                       "cannot open")
+                raise UnsupportedModel(
+                    f"its layers are wrapped in a sub-model ({layer.name}), which this view cannot open"
+                )
             for tensor in keras.tree.flatten(layer.input):
                 consumers.setdefault(id(tensor), []).append(layer)
         output = model.outputs[0]
@@ -184,8 +192,10 @@ class _Explainer:
             body = self._whole_model(model)
         if not self.names and self.problem is None:
             kinds = ", ".join(sorted({type(layer).__name__ for layer in model.layers}))
-            self.problem = (f"This model has no convolution or hidden dense layer to show (its layers: {kinds}); "
-                            "the map of which pixels decided still works.")
+            self.problem = (
+                f"This model has no convolution or hidden dense layer to show (its layers: {kinds}); "
+                "the map of which pixels decided still works."
+            )
         image = tf.TensorSpec([1, 28, 28], tf.float32)
 
         def forward(x: tf.Tensor) -> list[tf.Tensor]:
@@ -210,6 +220,7 @@ class _Explainer:
     @staticmethod
     def _whole_model(model: keras.Model) -> Body:
         """A body that shows nothing and takes log-probabilities for logits (for models that cannot be opened)."""
+
         def body(x: tf.Tensor) -> tuple[list[tf.Tensor], tf.Tensor]:
             return [], _logits(None, model(x, training=False))
 
@@ -280,7 +291,9 @@ def activations(model: keras.Model, image: np.ndarray) -> dict[str, np.ndarray]:
     return _named(explainer.names, explainer.forward(_image(image)))
 
 
-def saliencies(model: keras.Model, image: np.ndarray, digits: Sequence[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def saliencies(
+    model: keras.Model, image: np.ndarray, digits: Sequence[int]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Saliency maps for several digits and the activations, in one pass (what the Draw page needs per stroke).
 
     Args:

@@ -16,8 +16,16 @@ import zlib
 
 import numpy as np
 
-__all__ = ["diverging", "grey", "kernel_images", "map_grid", "png_bytes", "saliency_overlay", "unit_strip",
-           "weight_grid"]
+__all__ = [
+    "diverging",
+    "grey",
+    "kernel_images",
+    "map_grid",
+    "png_bytes",
+    "saliency_overlay",
+    "unit_strip",
+    "weight_grid",
+]
 
 #: Colour of the lines between the cells of a grid (dark blue-grey, apart from both black and white cells).
 GRID_LINE = np.array([70, 80, 100], np.uint8)
@@ -59,7 +67,7 @@ def _layout(n: int, h: int, w: int, scale: int, columns: int) -> np.ndarray:
     inside = (np.arange(ch)[:, None] // scale) * w + np.arange(cw)[None, :] // scale
     for i in range(n):
         r, c = divmod(i, columns)
-        out[1 + r * (ch + 1):(r + 1) * (ch + 1), 1 + c * (cw + 1):(c + 1) * (cw + 1)] = i * h * w + inside
+        out[1 + r * (ch + 1) : (r + 1) * (ch + 1), 1 + c * (cw + 1) : (c + 1) * (cw + 1)] = i * h * w + inside
     out.flags.writeable = False
     return out
 
@@ -68,7 +76,9 @@ def _grid(colours: np.ndarray, columns: int, scale: int) -> np.ndarray:
     """(N, h, w) grey or (N, h, w, 3) RGB cells enlarged ``scale``× side by side, ``columns`` to a row, lines between."""
     n, h, w = colours.shape[:3]
     line = GRID_LINE if colours.ndim == 4 else GRID_LINE_GREY
-    palette = np.concatenate([colours.reshape(n * h * w, *colours.shape[3:]), np.reshape(line, (1, *colours.shape[3:]))])
+    palette = np.concatenate(
+        [colours.reshape(n * h * w, *colours.shape[3:]), np.reshape(line, (1, *colours.shape[3:]))]
+    )
     return np.take(palette, _layout(n, h, w, scale, columns), axis=0)
 
 
@@ -198,5 +208,9 @@ def png_bytes(picture: np.ndarray) -> bytes:
     rows = np.zeros((h, 1 + channels * w), np.uint8)  # each row starts with its filter type, 0 = none
     rows[:, 1:] = picture.reshape(h, -1)
     header = struct.pack(">IIBBBBB", w, h, 8, 0 if channels == 1 else 2, 0, 0, 0)  # 8 bits, grey or RGB, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
-            + _chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", zlib.compress(rows.tobytes(), 1))
+        + _chunk(b"IEND", b"")
+    )

@@ -26,8 +26,16 @@ import warnings
 import numpy as np
 from PIL import Image, JpegImagePlugin, PngImagePlugin, UnidentifiedImageError
 
-__all__ = ["MAX_BYTES", "MAX_JPEG_BUFFER", "MAX_JPEG_PIXELS", "MAX_PIXELS", "MIN_SIDE", "WORK_SIZE", "BadImageError",
-           "decode_upload"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_JPEG_BUFFER",
+    "MAX_JPEG_PIXELS",
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "WORK_SIZE",
+    "BadImageError",
+    "decode_upload",
+]
 
 FORMATS = (PngImagePlugin.PngImageFile.format, JpegImagePlugin.JpegImageFile.format)  #: the only parsers used
 MAX_BYTES = 20 * 1024 * 1024  #: larger files are refused unread
@@ -51,18 +59,40 @@ PngImagePlugin.MAX_TEXT_MEMORY = min(PngImagePlugin.MAX_TEXT_MEMORY, 4 * 2**20)
 
 # Modes Pillow cannot average in place, and the mode each strip is widened to. LA and RGBA
 # are averaged premultiplied, as Image.reduce does, so transparent pixels add no colour.
-_WIDER = {"1": "L", "P": "RGBA", "PA": "RGBA", "LA": "La", "RGBA": "RGBa",
-          "I;16": "I", "I;16L": "I", "I;16B": "I", "I;16N": "I"}
+_WIDER = {
+    "1": "L",
+    "P": "RGBA",
+    "PA": "RGBA",
+    "LA": "La",
+    "RGBA": "RGBa",
+    "I;16": "I",
+    "I;16L": "I",
+    "I;16B": "I",
+    "I;16N": "I",
+}
 _STRAIGHT = {"La": "LA", "RGBa": "RGBA"}
 # What a file that is neither PNG nor JPEG most likely is, from its first bytes, for the message.
-_SIGNATURES = ((b"II*\x00", "a TIFF image"), (b"MM\x00*", "a TIFF image"), (b"BM", "a BMP image"),
-               (b"GIF8", "a GIF image"), (b"%!PS", "a PostScript (EPS) file"), (b"\xc5\xd0\xd3\xc6", "an EPS file"),
-               (b"%PDF", "a PDF document"), (b"\x00\x00\x00\x0cjP", "a JPEG 2000 image"))
+_SIGNATURES = (
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"BM", "a BMP image"),
+    (b"GIF8", "a GIF image"),
+    (b"%!PS", "a PostScript (EPS) file"),
+    (b"\xc5\xd0\xd3\xc6", "an EPS file"),
+    (b"%PDF", "a PDF document"),
+    (b"\x00\x00\x00\x0cjP", "a JPEG 2000 image"),
+)
 _DECODING = threading.BoundedSemaphore(DECODES_AT_ONCE)
 _ORIENTATION = 0x0112  # EXIF tag: how the camera was held
-_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-              8: Image.Transpose.ROTATE_90}
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 _SOF = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # start-of-frame markers (not DHT, JPG, DAC)
 _PROGRESSIVE_SOF = {0xC2, 0xC6, 0xCA, 0xCE}
 
@@ -98,8 +128,9 @@ def _open(data: bytes, name: str) -> Image.Image:
         kind = f": it is {what}" if what else ""
         raise BadImageError(f"{name} is not an image Digit Studio can read{kind}. Use a PNG or JPEG file.") from None
     except Image.DecompressionBombError:
-        raise BadImageError(f"{name} has far too many pixels to open safely (the limit is "
-                            f"{MAX_PIXELS // 1_000_000} megapixels).") from None
+        raise BadImageError(
+            f"{name} has far too many pixels to open safely (the limit is {MAX_PIXELS // 1_000_000} megapixels)."
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _damaged(name, exc) from None
 
@@ -130,7 +161,7 @@ def _jpeg_buffers_whole_image(data: bytes) -> bool:
             components = data[pos + 9]
         if marker == 0xDA:  # start of scan: how many components it interleaves
             return data[pos + 4] < components
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
     return True
 
 
@@ -139,14 +170,17 @@ def _jpeg_buffer(image: Image.Image) -> int:
     sampling = [(max(1, h), max(1, v)) for _, h, v, _ in getattr(image, "layer", None) or [("", 1, 1, 0)]]
     h_max, v_max = max(h for h, _ in sampling), max(v for _, v in sampling)
     # Each component's 8×8 blocks, padded to whole MCUs as libjpeg allocates them.
-    blocks = sum(math.ceil(image.width / (8 * h_max)) * h * math.ceil(image.height / (8 * v_max)) * v
-                 for h, v in sampling)
+    blocks = sum(
+        math.ceil(image.width / (8 * h_max)) * h * math.ceil(image.height / (8 * v_max)) * v for h, v in sampling
+    )
     return blocks * 64 * 2
 
 
 def _too_large(name: str, width: int, height: int, why: str) -> BadImageError:
-    return BadImageError(f"{name} is {width}×{height} ({width * height / 1e6:.0f} megapixels); {why}. "
-                         "Crop or shrink it first (a 12-megapixel phone photo is fine).")
+    return BadImageError(
+        f"{name} is {width}×{height} ({width * height / 1e6:.0f} megapixels); {why}. "
+        "Crop or shrink it first (a 12-megapixel phone photo is fine)."
+    )
 
 
 def _check_size(image: Image.Image, data: bytes, name: str) -> None:
@@ -157,7 +191,8 @@ def _check_size(image: Image.Image, data: bytes, name: str) -> None:
         raise BadImageError(
             f"{name} is {width}×{height} pixels: too thin or too small to hold a digit. Use a picture at least "
             f"{MIN_SIDE} pixels on each side and at most {WORK_SIZE // MIN_SIDE} times as wide as it is tall "
-            "(or as tall as it is wide).")
+            "(or as tall as it is wide)."
+        )
     if isinstance(image, JpegImagePlugin.JpegImageFile):
         if _jpeg_buffers_whole_image(data):
             if _jpeg_buffer(image) > MAX_JPEG_BUFFER:
@@ -165,7 +200,8 @@ def _check_size(image: Image.Image, data: bytes, name: str) -> None:
             if len(data) > MAX_PROGRESSIVE_BYTES:
                 raise BadImageError(
                     f"{name} is a progressive JPEG of {len(data) / 2**20:.0f} MB; the limit for those is "
-                    f"{MAX_PROGRESSIVE_BYTES // 2**20} MB. Save it as an ordinary JPEG or PNG, or shrink it.")
+                    f"{MAX_PROGRESSIVE_BYTES // 2**20} MB. Save it as an ordinary JPEG or PNG, or shrink it."
+                )
         elif width * height > MAX_JPEG_PIXELS:
             raise _too_large(name, width, height, f"the limit for JPEGs is {MAX_JPEG_PIXELS // 1_000_000} megapixels")
     image.draft("RGB", (WORK_SIZE, WORK_SIZE))  # JPEG: libjpeg decodes at 1/2 to 1/8 scale

@@ -67,8 +67,9 @@ class _Compiled:
             return model(adapt(x), training=False)
 
         self.single = tf.function(call, input_signature=[tf.TensorSpec([1, 28, 28], tf.float32)], jit_compile=True)
-        self.batch = tf.function(call, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)],
-                                 reduce_retracing=True)
+        self.batch = tf.function(
+            call, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], reduce_retracing=True
+        )
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         fn = self.single if len(x) == 1 else self.batch
@@ -110,7 +111,7 @@ def predict_proba(model: keras.Model, images: np.ndarray) -> np.ndarray:
     fn = _compiled_call(model)
     if len(x) <= 4096:
         return fn(x)
-    return np.concatenate([fn(x[i:i + 4096]) for i in range(0, len(x), 4096)])
+    return np.concatenate([fn(x[i : i + 4096]) for i in range(0, len(x), 4096)])
 
 
 def warm_up(model: keras.Model) -> keras.Model:

@@ -106,12 +106,13 @@ def _top_units(model: keras.Model, shown: dict[str, np.ndarray], count: int) -> 
     values = shown[name]
     order = np.argsort(-values, kind="stable")[:count]
     limit = float(np.abs(kernel[:, order]).max()) if len(order) else 1.0
-    return name, [UnitPicture(int(u), float(values[u]), weight_grid(kernel[:, u].reshape(1, 28, 28), cell=84, limit=limit))
-                  for u in order]
+    return name, [
+        UnitPicture(int(u), float(values[u]), weight_grid(kernel[:, u].reshape(1, 28, 28), cell=84, limit=limit))
+        for u in order
+    ]
 
 
-def inside_view(model: keras.Model, image: np.ndarray, probabilities: np.ndarray,
-                units: int = TOP_UNITS) -> InsideView:
+def inside_view(model: keras.Model, image: np.ndarray, probabilities: np.ndarray, units: int = TOP_UNITS) -> InsideView:
     """All the pictures of the "Inside the network" view for one drawing.
 
     Args:
@@ -135,6 +136,13 @@ def inside_view(model: keras.Model, image: np.ndarray, probabilities: np.ndarray
     overlays = [saliency_overlay(image, m, scale=8, limit=limit) for m in maps]
     pictures = [_layer_picture(name, values) for name, values in shown.items()]
     units_layer, top = _top_units(model, shown, units)
-    return InsideView(digits=digits, confidences=(float(probs[digits[0]]), float(probs[digits[1]])),
-                      overlays=overlays, saliency=maps, layers=pictures, units_layer=units_layer, units=top,
-                      problem=layers_problem(model))
+    return InsideView(
+        digits=digits,
+        confidences=(float(probs[digits[0]]), float(probs[digits[1]])),
+        overlays=overlays,
+        saliency=maps,
+        layers=pictures,
+        units_layer=units_layer,
+        units=top,
+        problem=layers_problem(model),
+    )

@@ -103,11 +103,15 @@ def _friendly_error(exc: BaseException) -> str:
     if isinstance(exc, MemoryError) or "ResourceExhausted" in name or "OOM" in text[:200]:
         return f"Training ran out of memory. Try a smaller batch size or training subset, or a narrower model. {KEPT}"
     if name in ("WorkerLost", "KilledWorker"):
-        return (f"The worker process training this model stopped before the end ({text[:200]}); perhaps it ran "
-                f"out of memory or was shut down. Press Train to try again. {KEPT}")
+        return (
+            f"The worker process training this model stopped before the end ({text[:200]}); perhaps it ran "
+            f"out of memory or was shut down. Press Train to try again. {KEPT}"
+        )
     if isinstance(exc, ModuleNotFoundError) and exc.name in ("core", "core.remote"):
-        return ("The training cluster's workers cannot import this project: start `dask worker` in the project's "
-                f"folder with PYTHONPATH=. (see the README). {KEPT}")
+        return (
+            "The training cluster's workers cannot import this project: start `dask worker` in the project's "
+            f"folder with PYTHONPATH=. (see the README). {KEPT}"
+        )
     if name == "CancelledError":
         return f"The training cluster dropped this run (its scheduler restarted or went away). {KEPT}"
     return f"Training failed ({name}: {text[:300]}). {KEPT}"
@@ -134,9 +138,14 @@ class TrainingJob:
     #: Seconds between liveness checks.
     ALIVE_EVERY = 2.0
 
-    def __init__(self, config: TrainConfig, slots: TrainingSlots | None = None,
-                 is_alive: Callable[[], bool] | None = None,
-                 train_fn: Callable[..., TrainResult] | None = None, data: object | None = None) -> None:
+    def __init__(
+        self,
+        config: TrainConfig,
+        slots: TrainingSlots | None = None,
+        is_alive: Callable[[], bool] | None = None,
+        train_fn: Callable[..., TrainResult] | None = None,
+        data: object | None = None,
+    ) -> None:
         self.config = config.validate()
         self.id = uuid.uuid4().hex[:16]
         self.slots = slots or SLOTS
@@ -195,8 +204,20 @@ class TrainingJob:
         if state is JobState.RUNNING and batches and batches[-1].fraction > 0.02:
             eta = elapsed / batches[-1].fraction * (1.0 - batches[-1].fraction)
         position = self.slots.position(self) if state is JobState.QUEUED else None
-        return Snapshot(state, self.config, position, batches, epochs, elapsed, eta, error, result,
-                        running=self.slots.running, limit=self.slots.allowed, worker=worker)
+        return Snapshot(
+            state,
+            self.config,
+            position,
+            batches,
+            epochs,
+            elapsed,
+            eta,
+            error,
+            result,
+            running=self.slots.running,
+            limit=self.slots.allowed,
+            worker=worker,
+        )
 
     def _alive(self) -> bool:
         now = time.monotonic()
@@ -263,8 +284,9 @@ class TrainingJob:
         try:
             self.begin()
             kwargs = {"data": self.data} if self.data is not None else {}
-            result = self.train_fn(self.config, on_batch=self._on_batch, on_epoch=self.record_epoch,
-                                   stop=self.stop_signal, **kwargs)
+            result = self.train_fn(
+                self.config, on_batch=self._on_batch, on_epoch=self.record_epoch, stop=self.stop_signal, **kwargs
+            )
         except BaseException as exc:  # noqa: BLE001 - report every failure to the page
             self.slots.release(self)
             self._finish(JobState.FAILED, error=_friendly_error(exc))
@@ -281,8 +303,10 @@ class TrainingJob:
         try:
             cluster = get_cluster()
         except Exception as exc:  # noqa: BLE001 - no cluster, no run: say why
-            self._finish(JobState.FAILED, error=f"Could not reach the training cluster ({type(exc).__name__}: "
-                                                f"{str(exc)[:200]}). {KEPT}")
+            self._finish(
+                JobState.FAILED,
+                error=f"Could not reach the training cluster ({type(exc).__name__}: {str(exc)[:200]}). {KEPT}",
+            )
             return
         if not self.slots.acquire(self, cancelled=self.cancelled):
             self._finish(JobState.CANCELLED)

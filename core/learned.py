@@ -101,11 +101,19 @@ def first_layer_pictures(model: keras.Model, after_epoch1: np.ndarray | None = N
     columns, cell = 8, 28  # 8 cells of ~28 pixels: under 240 pixels wide, never shrunk in a quarter of the page
     early = kernel_images(after_epoch1) if after_epoch1 is not None and after_epoch1.shape == kernel.shape else None
     limit = float(np.abs(images).max() if early is None else max(np.abs(images).max(), np.abs(early).max()))
-    pictures = FirstLayerPictures(layer.name, is_conv, len(images), images.shape[1:],
-                                  weight_grid(images, columns=columns, cell=cell, limit=limit))
+    pictures = FirstLayerPictures(
+        layer.name, is_conv, len(images), images.shape[1:], weight_grid(images, columns=columns, cell=cell, limit=limit)
+    )
     if early is None:
         return pictures
     change = float(np.linalg.norm(images - early) / max(float(np.linalg.norm(early)), 1e-12))
-    return FirstLayerPictures(pictures.name, is_conv, pictures.count, pictures.size, pictures.final,
-                              after_epoch1=weight_grid(early, columns=columns, cell=cell, limit=limit),
-                              difference=weight_grid(images - early, columns=columns, cell=cell), change=change)
+    return FirstLayerPictures(
+        pictures.name,
+        is_conv,
+        pictures.count,
+        pictures.size,
+        pictures.final,
+        after_epoch1=weight_grid(early, columns=columns, cell=cell, limit=limit),
+        difference=weight_grid(images - early, columns=columns, cell=cell),
+        change=change,
+    )

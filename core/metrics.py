@@ -111,8 +111,9 @@ def predict_dataset(model: keras.Model, x: np.ndarray, chunk: int = 2000) -> np.
     # Imported here, not at the top: this module stays light until a model is used.
     from core.inference import predict_proba
 
-    return np.concatenate([predict_proba(model, x[i:i + chunk].astype(np.float32) / 255.0)
-                           for i in range(0, len(x), chunk)])
+    return np.concatenate(
+        [predict_proba(model, x[i : i + chunk].astype(np.float32) / 255.0) for i in range(0, len(x), chunk)]
+    )
 
 
 def scores(probabilities: np.ndarray, y: np.ndarray) -> tuple[float, float]:

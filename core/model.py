@@ -47,8 +47,9 @@ def _seeds(seed: int | None) -> Iterator[int | None]:
 
 
 def _dense(units: int, name: str, seeds: Iterator[int | None], activation: str = "relu") -> layers.Dense:
-    return layers.Dense(units, activation=activation, name=name,
-                        kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
+    return layers.Dense(
+        units, activation=activation, name=name, kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds))
+    )
 
 
 def _mlp(dropout: float, seeds: Iterator[int | None]) -> list[layers.Layer]:
@@ -63,8 +64,14 @@ def _mlp(dropout: float, seeds: Iterator[int | None]) -> list[layers.Layer]:
 
 def _cnn(dropout: float, width: int, seeds: Iterator[int | None]) -> list[layers.Layer]:
     def conv(filters: int, name: str) -> layers.Conv2D:
-        return layers.Conv2D(filters, 3, padding="same", use_bias=False, name=name,
-                             kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)))
+        return layers.Conv2D(
+            filters,
+            3,
+            padding="same",
+            use_bias=False,
+            name=name,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=next(seeds)),
+        )
 
     def block(filters: int, name: str) -> list[layers.Layer]:
         return [
@@ -88,8 +95,12 @@ def _cnn(dropout: float, width: int, seeds: Iterator[int | None]) -> list[layers
     ]
 
 
-def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3, steps_per_execution: int = 1,
-                  jit_compile: bool | str = "auto") -> keras.Model:
+def compile_model(
+    model: keras.Model,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+) -> keras.Model:
     """Compile ``model`` with Adam and sparse categorical cross-entropy.
 
     Args:
@@ -111,10 +122,15 @@ def compile_model(model: keras.Model, learning_rate: float | keras.optimizers.sc
     return model
 
 
-def build_model(arch: Arch = "cnn", dropout: float = 0.3,
-                learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
-                seed: int | None = None, width: int = 16, steps_per_execution: int = 1,
-                jit_compile: bool | str = "auto") -> keras.Model:
+def build_model(
+    arch: Arch = "cnn",
+    dropout: float = 0.3,
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3,
+    seed: int | None = None,
+    width: int = 16,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+) -> keras.Model:
     """Build and compile a digit classifier.
 
     Args:

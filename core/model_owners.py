@@ -31,8 +31,9 @@ def owned_models(owner: str, directory: str | os.PathLike[str] = MODELS_DIR) -> 
     return [m for m in list_models(directory) if not m.is_default and m.card.get(OWNER_FIELD) == owner]
 
 
-def save_problem(owner: str, name: str, limit: int, replace: bool = False,
-                 directory: str | os.PathLike[str] = MODELS_DIR) -> str | None:
+def save_problem(
+    owner: str, name: str, limit: int, replace: bool = False, directory: str | os.PathLike[str] = MODELS_DIR
+) -> str | None:
     """Why ``owner`` may not save a model as ``name`` now, or None when they may.
 
     Args:
@@ -54,8 +55,10 @@ def save_problem(owner: str, name: str, limit: int, replace: bool = False,
         return None
     count = len(owned_models(owner, directory))
     if count >= limit:
-        return (f"You have saved {count} models, the most one person may keep in models/ ({limit}). "
-                "Delete one of yours first.")
+        return (
+            f"You have saved {count} models, the most one person may keep in models/ ({limit}). "
+            "Delete one of yours first."
+        )
     return None
 
 

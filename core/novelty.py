@@ -62,7 +62,7 @@ def _pieces(mask: np.ndarray) -> np.ndarray:
         smallest = labels
         for dy in range(3):
             for dx in range(3):
-                smallest = np.minimum(smallest, padded[:, dy:dy + h, dx:dx + w])
+                smallest = np.minimum(smallest, padded[:, dy : dy + h, dx : dx + w])
         smallest = np.where(mask, smallest, background)
         if np.array_equal(smallest, labels):
             break

@@ -34,8 +34,13 @@ class FusedAdam:
         epsilon: Added to sqrt(v) in the denominator (Keras' default).
     """
 
-    def __init__(self, learning_rate: float | Callable[[tf.Tensor], Any] = 1e-3, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7) -> None:
+    def __init__(
+        self,
+        learning_rate: float | Callable[[tf.Tensor], Any] = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+    ) -> None:
         self.learning_rate = learning_rate
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self.iterations = tf.Variable(0, trainable=False, dtype=tf.int64, name="iterations")
@@ -55,7 +60,8 @@ class FusedAdam:
             name = variable.name.replace("/", "_").replace(":", "_")
             self._slots[id(variable)] = (
                 tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False, name=f"{name}_m"),
-                tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False, name=f"{name}_v"))
+                tf.Variable(tf.zeros(variable.shape, variable.dtype), trainable=False, name=f"{name}_v"),
+            )
             self._built_for.append(variable)
 
     def apply(self, gradients: Sequence[tf.Tensor | None], variables: Sequence[Any]) -> None:
@@ -85,9 +91,18 @@ class FusedAdam:
             t = tf.cast(step, dtype)
             beta_1, beta_2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
             tf.raw_ops.ResourceApplyAdam(
-                var=_handle(variable), m=m.handle, v=v.handle, beta1_power=tf.pow(beta_1, t),
-                beta2_power=tf.pow(beta_2, t), lr=tf.cast(rate, dtype), beta1=beta_1, beta2=beta_2,
-                epsilon=tf.constant(self.epsilon, dtype), grad=tf.cast(gradient, dtype), use_locking=False)
+                var=_handle(variable),
+                m=m.handle,
+                v=v.handle,
+                beta1_power=tf.pow(beta_1, t),
+                beta2_power=tf.pow(beta_2, t),
+                lr=tf.cast(rate, dtype),
+                beta1=beta_1,
+                beta2=beta_2,
+                epsilon=tf.constant(self.epsilon, dtype),
+                grad=tf.cast(gradient, dtype),
+                use_locking=False,
+            )
         self.iterations.assign_add(1)
 
 
@@ -131,5 +146,8 @@ class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self) -> dict[str, float]:
         """The current settings."""
-        return {"initial": float(self.initial.numpy()), "decay_steps": int(self.decay_steps.numpy()),
-                "alpha": float(self.alpha.numpy())}
+        return {
+            "initial": float(self.initial.numpy()),
+            "decay_steps": int(self.decay_steps.numpy()),
+            "alpha": float(self.alpha.numpy()),
+        }

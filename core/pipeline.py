@@ -43,8 +43,14 @@ def cached_tensor_count() -> int:
         return len(_tensors)
 
 
-def augment_batch(images: tf.Tensor, generator: tf.random.Generator, max_rotation: float = 12.0,
-                  max_shift: float = 2.0, zoom: float = 0.1, max_shear: float = 0.15) -> tf.Tensor:
+def augment_batch(
+    images: tf.Tensor,
+    generator: tf.random.Generator,
+    max_rotation: float = 12.0,
+    max_shift: float = 2.0,
+    zoom: float = 0.1,
+    max_shear: float = 0.15,
+) -> tf.Tensor:
     """Randomly distort a batch of digits the way real handwriting varies.
 
     Each image gets its own rotation, shear, zoom and shift (one bilinear
@@ -79,8 +85,13 @@ def augment_batch(images: tf.Tensor, generator: tf.random.Generator, max_rotatio
     transforms = tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
     x = images[..., None]
     x = tf.raw_ops.ImageProjectiveTransformV3(
-        images=x, transforms=transforms, output_shape=[28, 28], fill_value=0.0,
-        interpolation="BILINEAR", fill_mode="CONSTANT")
+        images=x,
+        transforms=transforms,
+        output_shape=[28, 28],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
     dilated = tf.nn.max_pool2d(x, 3, 1, "SAME")
     eroded = -tf.nn.max_pool2d(-x, 3, 1, "SAME")
     t = generator.uniform([b, 1, 1, 1], -0.6, 1.0)
@@ -90,8 +101,9 @@ def augment_batch(images: tf.Tensor, generator: tf.random.Generator, max_rotatio
     return tf.clip_by_value(x / tf.maximum(peak, 1e-3), 0.0, 1.0)
 
 
-def block_dataset(x: np.ndarray, y: np.ndarray, n: int, batch_size: int, block: int, seed: int = 0,
-                  augment: bool = False) -> tf.data.Dataset:
+def block_dataset(
+    x: np.ndarray, y: np.ndarray, n: int, batch_size: int, block: int, seed: int = 0, augment: bool = False
+) -> tf.data.Dataset:
     """Blocks of ``block`` batches of the first ``n`` images of ``x``, reshuffled every epoch.
 
     ``x`` and ``y`` are the whole arrays (e.g. straight from ``load_mnist``):

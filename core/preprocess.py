@@ -189,7 +189,9 @@ def _resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def _centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     total = float(image.sum())
     idx = np.arange(image.shape[0], dtype=np.float32)
-    return float(image.sum(axis=1) @ idx) / total, float(image.sum(axis=0) @ np.arange(image.shape[1], dtype=np.float32)) / total
+    return float(image.sum(axis=1) @ idx) / total, float(
+        image.sum(axis=0) @ np.arange(image.shape[1], dtype=np.float32)
+    ) / total
 
 
 def _fit(crop: np.ndarray) -> np.ndarray:
@@ -206,13 +208,13 @@ def _place(fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = fitted.shape
     boxed = np.zeros((FIELD, FIELD), np.float32)
     top, left = (FIELD - h) // 2, (FIELD - w) // 2
-    boxed[top:top + h, left:left + w] = fitted
+    boxed[top : top + h, left : left + w] = fitted
     cy, cx = _centre_of_mass(fitted)
     # Integer shift (as MNIST did), clamped so no ink leaves the field.
     row = int(np.clip(round(CENTRE - cy), 0, FIELD - h))
     col = int(np.clip(round(CENTRE - cx), 0, FIELD - w))
     final = np.zeros((FIELD, FIELD), np.float32)
-    final[row:row + h, col:col + w] = fitted
+    final[row : row + h, col : col + w] = fitted
     return boxed, final
 
 

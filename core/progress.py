@@ -164,10 +164,14 @@ class ProgressTracker:
         validate: Returns validation ``(loss, accuracy)``; called after each full epoch.
     """
 
-    def __init__(self, batches: int, epochs: int,
-                 on_batch: Callable[[BatchUpdate], None] | None = None,
-                 on_epoch: Callable[[EpochUpdate], None] | None = None,
-                 validate: Callable[[], tuple[float, float]] | None = None) -> None:
+    def __init__(
+        self,
+        batches: int,
+        epochs: int,
+        on_batch: Callable[[BatchUpdate], None] | None = None,
+        on_epoch: Callable[[EpochUpdate], None] | None = None,
+        validate: Callable[[], tuple[float, float]] | None = None,
+    ) -> None:
         self.batches, self.epochs = batches, epochs
         self.on_batch, self.on_epoch, self.validate = on_batch, on_epoch, validate
         self.history: dict[str, list[float]] = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
@@ -191,8 +195,15 @@ class ProgressTracker:
         self._loss_sum += loss_sum
         self._hits += hits
         loss, accuracy = self._running()
-        update = BatchUpdate(self.epoch, self.epochs, min(self.batch, self.batches), self.batches, loss, accuracy,
-                             time.perf_counter() - self.started)
+        update = BatchUpdate(
+            self.epoch,
+            self.epochs,
+            min(self.batch, self.batches),
+            self.batches,
+            loss,
+            accuracy,
+            time.perf_counter() - self.started,
+        )
         self.batch_history.append(update)
         if self.on_batch is not None:
             self.on_batch(update)
@@ -209,8 +220,11 @@ class ProgressTracker:
         for key, value in values.items():
             self.history[key].append(value)
         if self.on_epoch is not None:
-            self.on_epoch(EpochUpdate(self.epoch, self.epochs, elapsed=time.perf_counter() - self.started,
-                                      complete=complete, **values))
+            self.on_epoch(
+                EpochUpdate(
+                    self.epoch, self.epochs, elapsed=time.perf_counter() - self.started, complete=complete, **values
+                )
+            )
 
     @property
     def epochs_completed(self) -> float:

@@ -94,8 +94,12 @@ class Trainings:
         test_labels: Returns the test labels (for the stored confusion matrix); None: none kept.
     """
 
-    def __init__(self, store: Store, make_job: Callable[[TrainConfig, Callable[[], bool]], Any] | None = None,
-                 test_labels: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        make_job: Callable[[TrainConfig, Callable[[], bool]], Any] | None = None,
+        test_labels: Callable[[], Any] | None = None,
+    ) -> None:
         self.store = store
         self.make_job = make_job or _default_job
         self.test_labels = test_labels or _mnist_test_labels
@@ -126,8 +130,9 @@ class Trainings:
                 raise
             self._by_owner[owner] = training
         training.job.start()
-        threading.Thread(target=self._store_when_ended, args=(training,), name="digit-studio-store-run",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._store_when_ended, args=(training,), name="digit-studio-store-run", daemon=True
+        ).start()
         return training
 
     def forget(self, owner: str) -> None:
@@ -151,8 +156,9 @@ class Trainings:
                 result = snap.result
                 record = record_of(result, self.test_labels())
                 training.model = result.model  # before the row shows: sessions that read it use this model
-                training.notes = self.store.finish_run(training.owner, training.number, state, record,
-                                                       lambda path: _save_model(result.model, path))
+                training.notes = self.store.finish_run(
+                    training.owner, training.number, state, record, lambda path: _save_model(result.model, path)
+                )
                 training.outcome = state
             else:
                 self.store.delete_run(training.owner, training.number)

@@ -85,14 +85,18 @@ def train_task(job: str, config: dict, data: Any = None) -> dict:
 
     signal, done = StopSignal(), threading.Event()
     stop = Event(stop_event_name(job), client=get_client())
-    watcher = threading.Thread(target=_watch_stop, args=(stop, signal, done), name=f"digit-studio-stop-{job}",
-                               daemon=True)
+    watcher = threading.Thread(
+        target=_watch_stop, args=(stop, signal, done), name=f"digit-studio-stop-{job}", daemon=True
+    )
     watcher.start()
     try:
-        result = train(TrainConfig(**config),
-                       on_batch=lambda u: report("batch", update=list(astuple(u))),
-                       on_epoch=lambda u: report("epoch", update=list(astuple(u))),
-                       stop=signal, data=data)
+        result = train(
+            TrainConfig(**config),
+            on_batch=lambda u: report("batch", update=list(astuple(u))),
+            on_epoch=lambda u: report("epoch", update=list(astuple(u))),
+            stop=signal,
+            data=data,
+        )
     finally:
         done.set()
     return pack_result(result)
@@ -151,9 +155,14 @@ def unpack_result(payload: dict) -> Any:
     model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
     model.set_weights(payload["weights"])
     return TrainResult(
-        model=model, config=config, history=payload["history"], test_loss=payload["test_loss"],
-        test_accuracy=payload["test_accuracy"], stopped_early=payload["stopped_early"],
-        epochs_completed=payload["epochs_completed"], duration=payload["duration"],
+        model=model,
+        config=config,
+        history=payload["history"],
+        test_loss=payload["test_loss"],
+        test_accuracy=payload["test_accuracy"],
+        stopped_early=payload["stopped_early"],
+        epochs_completed=payload["epochs_completed"],
+        duration=payload["duration"],
         samples_per_second=payload["samples_per_second"],
         batch_history=[BatchUpdate(*u) for u in payload["batch_history"]],
         test_probabilities=payload["test_probabilities"],

@@ -71,8 +71,14 @@ def record_of(result: TrainResult, y_test: np.ndarray | None) -> RunRecord:
         confusion = confusion_matrix(y_test, probabilities.argmax(1)).tolist()
         wrong = [dataclasses.asdict(m) for m in mistakes(probabilities, y_test, limit=MISTAKES_KEPT)]
     history = {k: [float(v) for v in values] for k, values in result.history.items()}
-    return RunRecord(config=result.config.to_dict(), history=history, metrics=metrics,
-                     curve=charted_curve(result.batch_history), confusion=confusion, mistakes=wrong)
+    return RunRecord(
+        config=result.config.to_dict(),
+        history=history,
+        metrics=metrics,
+        curve=charted_curve(result.batch_history),
+        confusion=confusion,
+        mistakes=wrong,
+    )
 
 
 @dataclass
@@ -143,10 +149,18 @@ def run_from(stored: StoredRun, model: Any = None) -> Run:
     r = stored.record
     m = r.metrics
     result = SavedResult(
-        config=config_from(r.config), history=r.history, test_loss=float(m["test_loss"]),
-        test_accuracy=float(m["test_accuracy"]), stopped_early=bool(m["stopped_early"]),
-        epochs_completed=float(m["epochs_completed"]), duration=float(m["duration"]),
-        samples_per_second=float(m["samples_per_second"]), curve=r.curve,
+        config=config_from(r.config),
+        history=r.history,
+        test_loss=float(m["test_loss"]),
+        test_accuracy=float(m["test_accuracy"]),
+        stopped_early=bool(m["stopped_early"]),
+        epochs_completed=float(m["epochs_completed"]),
+        duration=float(m["duration"]),
+        samples_per_second=float(m["samples_per_second"]),
+        curve=r.curve,
         confusion=None if r.confusion is None else np.asarray(r.confusion, np.int64),
-        mistakes=[Mistake(**w) for w in r.mistakes], model_path=stored.model_path, _model=model)
+        mistakes=[Mistake(**w) for w in r.mistakes],
+        model_path=stored.model_path,
+        _model=model,
+    )
     return Run(stored.number, result, stored.state)

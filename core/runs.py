@@ -81,9 +81,19 @@ def epoch_updates(result: TrainResult) -> list[EpochUpdate]:
 
     h = result.history
     n = len(h["loss"])
-    return [EpochUpdate(i, result.config.epochs, h["loss"][i], h["accuracy"][i], h["val_loss"][i],
-                        h["val_accuracy"][i], 0.0, complete=not (result.stopped_early and i == n - 1))
-            for i in range(n)]
+    return [
+        EpochUpdate(
+            i,
+            result.config.epochs,
+            h["loss"][i],
+            h["accuracy"][i],
+            h["val_loss"][i],
+            h["val_accuracy"][i],
+            0.0,
+            complete=not (result.stopped_early and i == n - 1),
+        )
+        for i in range(n)
+    ]
 
 
 def history_table(result: TrainResult) -> pd.DataFrame:
@@ -108,10 +118,21 @@ def comparison_rows(runs: Sequence[Run]) -> list[dict[str, Any]]:
     for run in runs:
         r = run.result
         c = r.config
-        rows.append({"run": run.number, "arch": c.arch, "epochs": f"{r.epochs_completed:g}/{c.epochs}",
-                     "batch": c.batch_size, "dropout": c.dropout, "lr": c.learning_rate, "augment": c.augment,
-                     "images": c.train_images, "seed": c.seed, "test accuracy": r.test_accuracy,
-                     "time (s)": round(r.duration, 1)})
+        rows.append(
+            {
+                "run": run.number,
+                "arch": c.arch,
+                "epochs": f"{r.epochs_completed:g}/{c.epochs}",
+                "batch": c.batch_size,
+                "dropout": c.dropout,
+                "lr": c.learning_rate,
+                "augment": c.augment,
+                "images": c.train_images,
+                "seed": c.seed,
+                "test accuracy": r.test_accuracy,
+                "time (s)": round(r.duration, 1),
+            }
+        )
     return rows
 
 
@@ -139,7 +160,7 @@ def repeats(runs: Sequence[Run]) -> dict[int, int]:
 
 
 def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
-    """"Your runs compared" as text to show: :func:`comparison_rows` with each number at a readable precision.
+    """ "Your runs compared" as text to show: :func:`comparison_rows` with each number at a readable precision.
 
     Args:
         runs: Finished runs, in the order to show them.
@@ -152,10 +173,20 @@ def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
     same = repeats(runs)
     rows = []
     for row in comparison_rows(runs):
-        rows.append({**row, "epochs": row["epochs"], "batch": row["batch"], "dropout": decimal(row["dropout"]),
-                     "lr": learning_rate(row["lr"]), "augment": "yes" if row["augment"] else "no",
-                     "images": f"{row['images']:,}", "seed": row["seed"],
-                     "test accuracy": percent(row["test accuracy"]), "time (s)": seconds(row["time (s)"]),
-                     "note": f"same as run {same[row['run']]}" if row["run"] in same else ""})
+        rows.append(
+            {
+                **row,
+                "epochs": row["epochs"],
+                "batch": row["batch"],
+                "dropout": decimal(row["dropout"]),
+                "lr": learning_rate(row["lr"]),
+                "augment": "yes" if row["augment"] else "no",
+                "images": f"{row['images']:,}",
+                "seed": row["seed"],
+                "test accuracy": percent(row["test accuracy"]),
+                "time (s)": seconds(row["time (s)"]),
+                "note": f"same as run {same[row['run']]}" if row["run"] in same else "",
+            }
+        )
     table = pd.DataFrame(rows).rename(columns={"time (s)": "time"})
     return table.set_index("run") if len(table) else table

@@ -143,8 +143,13 @@ def save_model(model: keras.Model, path: str | os.PathLike[str], card: dict[str,
     return path
 
 
-def save_new(model: keras.Model, name: str, card: dict[str, Any] | None = None, replace: bool = False,
-             directory: str | os.PathLike[str] = MODELS_DIR) -> Path:
+def save_new(
+    model: keras.Model,
+    name: str,
+    card: dict[str, Any] | None = None,
+    replace: bool = False,
+    directory: str | os.PathLike[str] = MODELS_DIR,
+) -> Path:
     """Save ``model`` as ``NAME.keras`` in ``directory``, unless that name is taken.
 
     Args:

@@ -116,8 +116,10 @@ class Store:
             db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(found[0]) > SCHEMA_VERSION:
             db.close()
-            raise StoreError(f"{path} was made by a newer Digit Studio (schema {found[0]}, this one knows "
-                             f"{SCHEMA_VERSION}); point DIGIT_STUDIO_DATA at another folder.")
+            raise StoreError(
+                f"{path} was made by a newer Digit Studio (schema {found[0]}, this one knows "
+                f"{SCHEMA_VERSION}); point DIGIT_STUDIO_DATA at another folder."
+            )
         return db
 
     @contextmanager
@@ -165,13 +167,16 @@ class Store:
         now = self.clock()
         with self._write() as db:
             (last,) = db.execute("SELECT COALESCE(MAX(number), 0) FROM runs WHERE owner=?", (owner,)).fetchone()
-            db.execute("INSERT INTO runs (owner, number, state, boot, created, updated, config) "
-                       "VALUES (?, ?, 'running', ?, ?, ?, ?)",
-                       (owner, last + 1, self.boot, now, now, json.dumps(config)))
+            db.execute(
+                "INSERT INTO runs (owner, number, state, boot, created, updated, config) "
+                "VALUES (?, ?, 'running', ?, ?, ?, ?)",
+                (owner, last + 1, self.boot, now, now, json.dumps(config)),
+            )
         return int(last) + 1
 
-    def finish_run(self, owner: str, number: int, state: str, record: RunRecord,
-                   write_model: Callable[[Path], None]) -> list[str]:
+    def finish_run(
+        self, owner: str, number: int, state: str, record: RunRecord, write_model: Callable[[Path], None]
+    ) -> list[str]:
         """Store a finished run: its model file first, then its row; enforce the caps.
 
         Args:
@@ -200,7 +205,8 @@ class Store:
                 found = db.execute(
                     f"UPDATE runs SET state=?, updated=?, model_file=?, model_bytes=?, "
                     f"{', '.join(f'{f}=?' for f in RECORD_FIELDS)} WHERE owner=? AND number=?",
-                    (state, self.clock(), name, size, *columns.values(), owner, number)).rowcount
+                    (state, self.clock(), name, size, *columns.values(), owner, number),
+                ).rowcount
                 if not found:
                     raise KeyError(f"no run {number} of this owner")
                 dropped = self._drop_beyond_caps(db, owner, keep=number)
@@ -231,8 +237,9 @@ class Store:
 
     def has_data(self, owner: str) -> bool:
         """Whether anything at all is stored for ``owner``."""
-        return any(self._read(f"SELECT 1 FROM {table} WHERE owner=? LIMIT 1", (owner,))
-                   for table in ("runs", "prefs", "notes"))
+        return any(
+            self._read(f"SELECT 1 FROM {table} WHERE owner=? LIMIT 1", (owner,)) for table in ("runs", "prefs", "notes")
+        )
 
     # -- preferences and notes -------------------------------------------------------
     def pref(self, owner: str, key: str, default: Any = None) -> Any:
@@ -243,9 +250,11 @@ class Store:
     def set_pref(self, owner: str, key: str, value: Any) -> None:
         """Store ``owner``'s preference ``key`` (any JSON-able value)."""
         with self._write() as db:
-            db.execute("INSERT INTO prefs VALUES (?, ?, ?, ?) ON CONFLICT (owner, key) DO UPDATE "
-                       "SET value=excluded.value, updated=excluded.updated",
-                       (owner, key, json.dumps(value), self.clock()))
+            db.execute(
+                "INSERT INTO prefs VALUES (?, ?, ?, ?) ON CONFLICT (owner, key) DO UPDATE "
+                "SET value=excluded.value, updated=excluded.updated",
+                (owner, key, json.dumps(value), self.clock()),
+            )
 
     def add_note(self, owner: str, text: str) -> None:
         """Leave ``owner`` a one-off note (shown on their next page)."""
@@ -276,20 +285,30 @@ class Store:
         doomed: dict[int, Dropped] = {}
         cap = self.limits.runs_per_person
         if owner is not None:
-            for row in db.execute("SELECT id, number, model_file FROM runs WHERE owner=? AND state!='running' AND "
-                                  "number!=? ORDER BY number DESC LIMIT -1 OFFSET ?", (owner, keep, max(0, cap - 1))):
-                doomed[row["id"]] = Dropped(owner, f"Run {row['number']} was removed: you keep your latest {cap} "
-                                                    "runs.", row["model_file"])
+            for row in db.execute(
+                "SELECT id, number, model_file FROM runs WHERE owner=? AND state!='running' AND "
+                "number!=? ORDER BY number DESC LIMIT -1 OFFSET ?",
+                (owner, keep, max(0, cap - 1)),
+            ):
+                doomed[row["id"]] = Dropped(
+                    owner, f"Run {row['number']} was removed: you keep your latest {cap} runs.", row["model_file"]
+                )
         total = self._bytes(db) - sum(self._row_bytes(db, i) for i in doomed)
         if total > self.limits.max_bytes:
             mb = f"{self.limits.max_bytes / 2**20:,.0f} MB"
-            for row in db.execute("SELECT id, owner, number, model_file, model_bytes FROM runs WHERE state!='running' "
-                                  "AND NOT (owner=? AND number=?) ORDER BY created", (owner or "", keep)).fetchall():
+            for row in db.execute(
+                "SELECT id, owner, number, model_file, model_bytes FROM runs WHERE state!='running' "
+                "AND NOT (owner=? AND number=?) ORDER BY created",
+                (owner or "", keep),
+            ).fetchall():
                 if total <= self.limits.max_bytes:
                     break
                 if row["id"] not in doomed:
-                    doomed[row["id"]] = Dropped(row["owner"], f"Run {row['number']} was removed: the app keeps "
-                                                               f"{mb} of runs in all.", row["model_file"])
+                    doomed[row["id"]] = Dropped(
+                        row["owner"],
+                        f"Run {row['number']} was removed: the app keeps {mb} of runs in all.",
+                        row["model_file"],
+                    )
                     total -= row["model_bytes"]
         now = self.clock()
         for row_id, dropped in doomed.items():
@@ -324,12 +343,16 @@ class Store:
         """
         cutoff = self.clock() - self.limits.retention_days * 86400.0
         with self._write() as db:
-            interrupted = db.execute("UPDATE runs SET state='interrupted', updated=? WHERE state='running' AND boot!=?",
-                                     (self.clock(), self.boot)).rowcount
+            interrupted = db.execute(
+                "UPDATE runs SET state='interrupted', updated=? WHERE state='running' AND boot!=?",
+                (self.clock(), self.boot),
+            ).rowcount
             expired: list[str | None] = []
             if self.limits.retention_days > 0:
-                expired = [r["model_file"] for r in db.execute(
-                    "SELECT model_file FROM runs WHERE created<? AND state!='running'", (cutoff,))]
+                expired = [
+                    r["model_file"]
+                    for r in db.execute("SELECT model_file FROM runs WHERE created<? AND state!='running'", (cutoff,))
+                ]
                 db.execute("DELETE FROM runs WHERE created<? AND state!='running'", (cutoff,))
                 db.execute("DELETE FROM prefs WHERE updated<?", (cutoff,))
                 db.execute("DELETE FROM notes WHERE created<?", (cutoff,))
@@ -337,14 +360,14 @@ class Store:
         self._unlink(expired + [d.model_file for d in dropped])
         with self._lock:
             known = {r["model_file"] for r in self._db.execute("SELECT model_file FROM runs") if r["model_file"]}
-        orphans = [p for p in self.runs_folder.iterdir()
-                   if p.is_file() and (p.name not in known or TEMP_MARK in p.name)]
+        orphans = [
+            p for p in self.runs_folder.iterdir() if p.is_file() and (p.name not in known or TEMP_MARK in p.name)
+        ]
         for path in orphans:
             path.unlink(missing_ok=True)
         done = StartUp(interrupted, len(expired), len(dropped), len(orphans))
         logger.info("Digit Studio store %s: %s", self.folder, done)
         return done
-
 
 
 _OPENED: dict[Path, Store] = {}

@@ -75,6 +75,5 @@ class StoreLimits:
             runs_per_person=int(_number(env, "DIGIT_STUDIO_MAX_RUNS", base.runs_per_person, 1)),
             max_bytes=int(_number(env, "DIGIT_STUDIO_MAX_STORE_MB", base.max_bytes / 2**20, 1) * 2**20),
             retention_days=_number(env, "DIGIT_STUDIO_RETENTION_DAYS", base.retention_days, 0),
-            saved_models_per_person=int(_number(env, "DIGIT_STUDIO_MAX_SAVED_MODELS",
-                                                base.saved_models_per_person, 0)),
+            saved_models_per_person=int(_number(env, "DIGIT_STUDIO_MAX_SAVED_MODELS", base.saved_models_per_person, 0)),
         )

@@ -157,7 +157,7 @@ def _crop_to_ink(image: np.ndarray) -> np.ndarray:
     rows, cols = np.flatnonzero(image.max(axis=1) > _INK), np.flatnonzero(image.max(axis=0) > _INK)
     if rows.size == 0:
         return image
-    return image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
 
 def euler_number(mask: np.ndarray) -> int:
@@ -214,8 +214,9 @@ class Outline:
         return np.clip(self.sdf - np.float32(shift - 0.5), 0.0, 1.0)
 
 
-def normalize_stroke(crop: np.ndarray, target: float = STROKE_TARGET,
-                     keep: tuple[float, float] = MNIST_STROKE_RANGE) -> Stroke:
+def normalize_stroke(
+    crop: np.ndarray, target: float = STROKE_TARGET, keep: tuple[float, float] = MNIST_STROKE_RANGE
+) -> Stroke:
     """Bring a digit's strokes to ``target`` width relative to MNIST's 20 px box.
 
     Strokes whose width is in ``keep`` are left as they are; finer ones are

@@ -61,10 +61,10 @@ def plain(value: object, limit: int = 60) -> str:
         The escaped text.
     """
     raw = str(value)
-    head = raw[:4 * limit + 256]  # enough to fill ``limit`` after whitespace is squeezed; never scan megabytes
+    head = raw[: 4 * limit + 256]  # enough to fill ``limit`` after whitespace is squeezed; never scan megabytes
     text = _SPACE.sub(" ", "".join(_visible(c) for c in head)).strip()
     if len(text) > limit or len(head) < len(raw):
-        text = text[:max(0, limit - 1)].rstrip() + ELLIPSIS
+        text = text[: max(0, limit - 1)].rstrip() + ELLIPSIS
     # "www." is linked the same way; "." is escaped to "\\." by then.
     padded = f" {text} "
     escaped = "".join(_escape(c, padded[i], padded[i + 2]) for i, c in enumerate(text))

@@ -48,8 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--val-size", type=int, default=d.val_size)
     p.add_argument("--width", type=int, default=d.width, help="CNN filters in the first block")
     p.add_argument("--out", type=Path, default=None, help="where to save the .keras model (with a .json card)")
-    p.add_argument("--cluster", action="store_true",
-                   help="train on the Dask cluster at $DASK_SCHEDULER_ADDRESS (default: a local one, started for this)")
+    p.add_argument(
+        "--cluster",
+        action="store_true",
+        help="train on the Dask cluster at $DASK_SCHEDULER_ADDRESS (default: a local one, started for this)",
+    )
     return p
 
 
@@ -96,9 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     from core.storage import save_model
     from core.training import TrainConfig, train
 
-    config = TrainConfig(arch=args.arch, epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
-                         learning_rate=args.learning_rate, schedule=args.schedule, augment=args.augment,
-                         seed=args.seed, train_size=args.train_size, val_size=args.val_size, width=args.width)
+    config = TrainConfig(
+        arch=args.arch,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        dropout=args.dropout,
+        learning_rate=args.learning_rate,
+        schedule=args.schedule,
+        augment=args.augment,
+        seed=args.seed,
+        train_size=args.train_size,
+        val_size=args.val_size,
+        width=args.width,
+    )
     try:
         config.validate()
     except ValueError as exc:
@@ -106,16 +119,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     def on_epoch(u: EpochUpdate) -> None:
-        print(f"epoch {u.epoch + 1}/{u.epochs}  loss={u.loss:.4f}  accuracy={u.accuracy:.4f}  "
-              f"val_loss={u.val_loss:.4f}  val_accuracy={u.val_accuracy:.4f}  elapsed={u.elapsed:.1f}s", flush=True)
+        print(
+            f"epoch {u.epoch + 1}/{u.epochs}  loss={u.loss:.4f}  accuracy={u.accuracy:.4f}  "
+            f"val_loss={u.val_loss:.4f}  val_accuracy={u.val_accuracy:.4f}  elapsed={u.elapsed:.1f}s",
+            flush=True,
+        )
 
     try:
         result = _train_on_cluster(config, on_epoch) if args.cluster else train(config, on_epoch=on_epoch)
     except (MnistUnavailableError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"test_loss={result.test_loss:.4f}  trained {result.epochs_completed:g} epochs in {result.duration:.1f}s "
-          f"({result.samples_per_second:.0f} samples/s)", flush=True)
+    print(
+        f"test_loss={result.test_loss:.4f}  trained {result.epochs_completed:g} epochs in {result.duration:.1f}s "
+        f"({result.samples_per_second:.0f} samples/s)",
+        flush=True,
+    )
     if args.out is not None:
         command = "python -m core.train " + shlex.join(sys.argv[1:] if argv is None else argv)
         card = model_card(result, args.out.stem, source="core.train command line", command=command)

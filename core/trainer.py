@@ -68,8 +68,11 @@ class BlockTrainer:
         self.optimizer.build(model.trainable_variables)
         self.stop = tf.Variable(False, trainable=False, name="stop")
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
-        self._step = tf.function(self._train_block, jit_compile=jit_compile, input_signature=[
-            tf.TensorSpec([None, None, 28, 28], tf.float32), tf.TensorSpec([None, None], tf.int32)])
+        self._step = tf.function(
+            self._train_block,
+            jit_compile=jit_compile,
+            input_signature=[tf.TensorSpec([None, None, 28, 28], tf.float32), tf.TensorSpec([None, None], tf.int32)],
+        )
 
     def reset(self, start: keras.Model, learning_rate: float, decay_steps: int = 0) -> None:
         """Start over: weights (and dropout seeds) from ``start``, a fresh optimizer, no stop.

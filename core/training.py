@@ -66,13 +66,15 @@ __all__ = [
 Split = tuple[np.ndarray, np.ndarray]
 
 
-def train(config: TrainConfig,
-          on_batch: Callable[[BatchUpdate], None] | None = None,
-          on_epoch: Callable[[EpochUpdate], None] | None = None,
-          stop: StopSignal | threading.Event | None = None,
-          data: tuple[Split, Split] | None = None,
-          steps_per_execution: int | None = None,
-          jit_compile: bool = False) -> TrainResult:
+def train(
+    config: TrainConfig,
+    on_batch: Callable[[BatchUpdate], None] | None = None,
+    on_epoch: Callable[[EpochUpdate], None] | None = None,
+    stop: StopSignal | threading.Event | None = None,
+    data: tuple[Split, Split] | None = None,
+    steps_per_execution: int | None = None,
+    jit_compile: bool = False,
+) -> TrainResult:
     """Train a fresh model as ``config`` says, reporting progress as it goes.
 
     The model is built (and seeded) fresh for every run; the compiled training
@@ -108,8 +110,9 @@ def train(config: TrainConfig,
     block = max(1, min(steps_per_execution or steps_per_execution_for(config.arch, batch_size, config.width), batches))
     model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
     key = (config.arch, config.width, config.dropout, jit_compile)
-    trainer = trainer_pool.take(key, lambda: BlockTrainer(build_model(config.arch, config.dropout, width=config.width),
-                                                          jit_compile=jit_compile))
+    trainer = trainer_pool.take(
+        key, lambda: BlockTrainer(build_model(config.arch, config.dropout, width=config.width), jit_compile=jit_compile)
+    )
     trainer.reset(model, config.learning_rate, batches * config.epochs if config.schedule == "cosine" else 0)
     stopped = stop.is_set if stop is not None else (lambda: False)
     after_epoch1: list[np.ndarray | None] = []
@@ -121,8 +124,13 @@ def train(config: TrainConfig,
             on_epoch(update)
 
     with _following(stop, trainer.stop):
-        progress = ProgressTracker(batches, config.epochs, on_batch, epoch_ended, validate=(
-            lambda: evaluate(trainer.model, *validation)) if len(validation[0]) else None)
+        progress = ProgressTracker(
+            batches,
+            config.epochs,
+            on_batch,
+            epoch_ended,
+            validate=(lambda: evaluate(trainer.model, *validation)) if len(validation[0]) else None,
+        )
         started = time.perf_counter()
         blocks = block_dataset(x_all, y_all, len(x_train), batch_size, block, config.seed, config.augment)
         _run_epochs(trainer, blocks, progress, config.epochs, stopped)
@@ -132,17 +140,28 @@ def train(config: TrainConfig,
     trainer_pool.give(key, trainer)  # only after a run that did not fail
     test_loss, test_accuracy = scores(test_probabilities, y_test)
     return TrainResult(
-        model=model, config=config, history=progress.history, test_loss=test_loss, test_accuracy=test_accuracy,
+        model=model,
+        config=config,
+        history=progress.history,
+        test_loss=test_loss,
+        test_accuracy=test_accuracy,
         stopped_early=bool(stopped() and progress.epochs_completed < config.epochs),
-        epochs_completed=float(progress.epochs_completed), duration=duration,
+        epochs_completed=float(progress.epochs_completed),
+        duration=duration,
         samples_per_second=progress.batches_done * batch_size / max(duration, 1e-9),
-        batch_history=progress.batch_history, test_probabilities=test_probabilities,
+        batch_history=progress.batch_history,
+        test_probabilities=test_probabilities,
         first_layer_after_epoch1=after_epoch1[0] if after_epoch1 else None,
     )
 
 
-def _run_epochs(trainer: BlockTrainer, blocks: Iterable[tuple[tf.Tensor, tf.Tensor]], progress: ProgressTracker,
-                epochs: int, stopped: Callable[[], bool]) -> None:
+def _run_epochs(
+    trainer: BlockTrainer,
+    blocks: Iterable[tuple[tf.Tensor, tf.Tensor]],
+    progress: ProgressTracker,
+    epochs: int,
+    stopped: Callable[[], bool],
+) -> None:
     """Train ``epochs`` passes over ``blocks``, reporting each block, until done or ``stopped()``."""
     for epoch in range(epochs):
         if stopped():

@@ -67,15 +67,22 @@ with left:
     if source == "Draw":
         stroke = st.slider("Stroke width", 4, 40, 18, help="Any width works: the drawing is normalised.")
         canvas = st_canvas(
-            stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-            height=CANVAS_SIZE, width=CANVAS_SIZE, drawing_mode="freedraw",
-            return_image_data=True, key="draw_canvas",
+            stroke_width=stroke,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIZE,
+            width=CANVAS_SIZE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key="draw_canvas",
         )
         strip = st.empty()  # the answer right under the canvas, shown on phones only (filled below)
         st.html(canvas_script(), unsafe_allow_javascript=True)
         st.html(phone_style())
-        st.caption("Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
-                   "and the bin clears it. The digit is classified as each stroke ends.")
+        st.caption(
+            "Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
+            "and the bin clears it. The digit is classified as each stroke ends."
+        )
         rgba = canvas.image_data
     else:
         upload = st.file_uploader("Photo or scan of one digit (PNG or JPEG)", type=["png", "jpg", "jpeg"])
@@ -125,8 +132,10 @@ def result_strip(probs: np.ndarray | None) -> str:
         return "<div class='ds-strip'><span class='ds-hint'>Draw a digit: the answer shows here.</span></div>"
     order = np.argsort(-probs)[:3]
     others = "".join(f"<span class='ds-alt'>{int(d)} · {probs[d]:.0%}</span>" for d in order[1:])
-    return (f"<div class='ds-strip' aria-label='prediction'><span data-testid='prediction' class='ds-digit'>"
-            f"{int(order[0])}</span><span class='ds-top'>{probs[order[0]]:.1%}</span>{others}</div>")
+    return (
+        f"<div class='ds-strip' aria-label='prediction'><span data-testid='prediction' class='ds-digit'>"
+        f"{int(order[0])}</span><span class='ds-top'>{probs[order[0]]:.1%}</span>{others}</div>"
+    )
 
 
 def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
@@ -140,8 +149,10 @@ def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
     if doubt:
         st.warning(f"{doubt} The model still has to name a digit: **{top}** ({probs[top]:.0%}).")
     elif probs[top] < UNSURE_BELOW:
-        st.warning(f"Not sure — it looks most like a **{top}** ({probs[top]:.0%}), "
-                   f"but it could be a **{second}** ({probs[second]:.0%}).")
+        st.warning(
+            f"Not sure — it looks most like a **{top}** ({probs[top]:.0%}), "
+            f"but it could be a **{second}** ({probs[second]:.0%})."
+        )
     else:
         st.markdown(f"**{probs[top]:.1%}** sure it is a **{top}**.")
     st.markdown(confidence_bars(probs), unsafe_allow_html=True)
@@ -154,25 +165,41 @@ def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> No
     show_pixels(np.clip(result.crop, 0, 1), "2. cropped to the ink", where=cols[1], width="stretch")
     stroke = result.stroke
     if stroke is not None:
-        show_pixels(np.clip(stroke.image, 0, 1), where=cols[2], width="stretch", caption=(
-            f"3. strokes {stroke.before:.1f} → {stroke.after:.1f} px wide in 20, as in MNIST" if stroke.changed
-            else f"3. strokes {stroke.before:.1f} px wide in 20: like MNIST's, kept"))
-    show_pixels(pixel_preview(result.fitted, 6), f"4. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
-                where=cols[3])
+        show_pixels(
+            np.clip(stroke.image, 0, 1),
+            where=cols[2],
+            width="stretch",
+            caption=(
+                f"3. strokes {stroke.before:.1f} → {stroke.after:.1f} px wide in 20, as in MNIST"
+                if stroke.changed
+                else f"3. strokes {stroke.before:.1f} px wide in 20: like MNIST's, kept"
+            ),
+        )
+    show_pixels(
+        pixel_preview(result.fitted, 6),
+        f"4. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
+        where=cols[3],
+    )
     show_pixels(pixel_preview(result.boxed, 4), "5. centred by box in 28×28", where=cols[4])
-    st.caption("6. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
-               "exactly as MNIST's digits were — that is the image on the right.")
+    st.caption(
+        "6. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
+        "exactly as MNIST's digits were — that is the image on the right."
+    )
     if st.toggle("Compare with a naive resize of the whole canvas", key="compare_naive"):
         naive = naive_resize(rgba, background)
         naive_probs = predict_proba(model, naive)[0]
         c1, c2 = st.columns(2)
         show_pixels(pixel_preview(naive, 6), "naive: whole canvas squashed to 28×28", where=c1)
-        c2.markdown(f"Naive resize → **{int(naive_probs.argmax())}** ({naive_probs.max():.0%})  \n"
-                    f"MNIST-style → **{int(probs.argmax())}** ({probs.max():.0%})")
-        c2.caption("A naive resize keeps the empty canvas around the digit, so the digit is small and "
-                   "off-centre — unlike anything in the training data. On 1,000 benchmark drawings at random "
-                   "sizes and places, the bundled model reads 64% correctly after a naive resize and 99.8% "
-                   "after MNIST-style normalisation (python -m bench.canvas_accuracy).")
+        c2.markdown(
+            f"Naive resize → **{int(naive_probs.argmax())}** ({naive_probs.max():.0%})  \n"
+            f"MNIST-style → **{int(probs.argmax())}** ({probs.max():.0%})"
+        )
+        c2.caption(
+            "A naive resize keeps the empty canvas around the digit, so the digit is small and "
+            "off-centre — unlike anything in the training data. On 1,000 benchmark drawings at random "
+            "sizes and places, the bundled model reads 64% correctly after a naive resize and 99.8% "
+            "after MNIST-style normalisation (python -m bench.canvas_accuracy)."
+        )
 
 
 with right:
@@ -186,8 +213,10 @@ with right:
             # The result's elements, empty: the layout does not jump at the first stroke, and
             # the browser loads the code for these elements now rather than on the first digit.
             st.markdown(confidence_bars(np.zeros(10), highlight=False), unsafe_allow_html=True)
-            show_pixels(pixel_preview(np.zeros((28, 28), np.float32), 8),
-                        "What the model will receive: 28×28, centred like MNIST")
+            show_pixels(
+                pixel_preview(np.zeros((28, 28), np.float32), 8),
+                "What the model will receive: 28×28, centred like MNIST",
+            )
     else:
         probs = predict_proba(model, result.image)[0]
         if source == "Draw":

@@ -21,8 +21,7 @@ def forget_my_data() -> None:
     data.forget()
     for key in ("results_run", "watching", "last_error"):
         st.session_state.pop(key, None)
-    st.session_state[_DONE] = (f"Deleted {runs} run(s) and {models} saved model(s). "
-                               "Nothing about you is kept any more.")
+    st.session_state[_DONE] = f"Deleted {runs} run(s) and {models} saved model(s). Nothing about you is kept any more."
 
 
 def forget_control() -> None:
@@ -32,7 +31,9 @@ def forget_control() -> None:
         if done:
             st.success(done)
         with st.popover(FORGET_LABEL, width="stretch"):
-            st.markdown("Deletes everything this app keeps about you: your training runs and their models, "
-                        "your last settings and chosen model, and the models you saved in `models/`. "
-                        "A training in progress is stopped. This cannot be undone.")
+            st.markdown(
+                "Deletes everything this app keeps about you: your training runs and their models, "
+                "your last settings and chosen model, and the models you saved in `models/`. "
+                "A training in progress is stopped. This cannot be undone."
+            )
             st.button(CONFIRM_LABEL, type="primary", key="forget_confirm", on_click=forget_my_data)

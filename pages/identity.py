@@ -37,8 +37,11 @@ def person() -> Identity:
 def cookie_script(identity: Identity) -> str:
     """The script that stores ``identity``'s token in this browser's cookie."""
     # The token is base64url and one dot: nothing in it can break out of the string.
-    return ("<script>document.cookie = " f"'{COOKIE_NAME}={identity.token}; Max-Age={COOKIE_MAX_AGE}; Path=/; "
-            "SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');</script>")
+    return (
+        "<script>document.cookie = "
+        f"'{COOKIE_NAME}={identity.token}; Max-Age={COOKIE_MAX_AGE}; Path=/; "
+        "SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');</script>"
+    )
 
 
 def keep_cookie() -> None:

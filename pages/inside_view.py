@@ -37,23 +37,40 @@ def show_inside(model, image: np.ndarray, probs: np.ndarray) -> None:
         st.info(f"This model cannot be looked inside: {exc}")
         return
     (top, second), (p_top, p_second) = view.digits, view.confidences
-    st.markdown("**Which pixels decided** — red: ink that pushed the model towards that digit, blue: away from it "
-                "(gradient × input, one colour scale for both)")
-    st.markdown(figures([(png_bytes(view.overlays[0]), f"for {top}, the answer ({p_top:.0%})"),
-                         (png_bytes(view.overlays[1]), f"for {second}, the runner-up ({p_second:.1%})")], gap=2),
-                unsafe_allow_html=True)
+    st.markdown(
+        "**Which pixels decided** — red: ink that pushed the model towards that digit, blue: away from it "
+        "(gradient × input, one colour scale for both)"
+    )
+    st.markdown(
+        figures(
+            [
+                (png_bytes(view.overlays[0]), f"for {top}, the answer ({p_top:.0%})"),
+                (png_bytes(view.overlays[1]), f"for {second}, the runner-up ({p_second:.1%})"),
+            ],
+            gap=2,
+        ),
+        unsafe_allow_html=True,
+    )
     if view.problem:
         st.info(view.problem)
         return
-    st.markdown("**What each layer sees** — one small image per filter, brighter = a stronger response "
-                "(one brightness scale per layer); a dense layer shows one square per unit")
-    st.markdown(figures([(png_bytes(layer.picture), f"{layer.name} · {shape_label(layer.shape)}")
-                         for layer in view.layers]), unsafe_allow_html=True)
+    st.markdown(
+        "**What each layer sees** — one small image per filter, brighter = a stronger response "
+        "(one brightness scale per layer); a dense layer shows one square per unit"
+    )
+    st.markdown(
+        figures([(png_bytes(layer.picture), f"{layer.name} · {shape_label(layer.shape)}") for layer in view.layers]),
+        unsafe_allow_html=True,
+    )
     if view.units:
-        st.markdown(f"**The {len(view.units)} most active units of {view.units_layer}**, and the 784 input weights "
-                    "each one looks at — red: ink there raises the unit, blue: lowers it")
-        st.markdown(figures([(png_bytes(u.picture), f"unit {u.unit} · {u.activation:.2f}") for u in view.units]),
-                    unsafe_allow_html=True)
+        st.markdown(
+            f"**The {len(view.units)} most active units of {view.units_layer}**, and the 784 input weights "
+            "each one looks at — red: ink there raises the unit, blue: lowers it"
+        )
+        st.markdown(
+            figures([(png_bytes(u.picture), f"unit {u.unit} · {u.activation:.2f}") for u in view.units]),
+            unsafe_allow_html=True,
+        )
 
 
 def figures(pictures: list[tuple[bytes, str]], gap: float = 1.0) -> str:
@@ -76,5 +93,6 @@ def figures(pictures: list[tuple[bytes, str]], gap: float = 1.0) -> str:
         f"<figure style='margin:0;text-align:center'><img src='data:image/png;base64,{base64.b64encode(data).decode()}'"
         f" alt='{html.escape(caption, quote=True)}' style='max-width:100%'>"
         f"<figcaption style='font-size:.875rem;opacity:.6'>{html.escape(caption)}</figcaption></figure>"
-        for data, caption in pictures)
+        for data, caption in pictures
+    )
     return f"<div style='display:flex;flex-wrap:wrap;align-items:flex-start;gap:.5rem {gap}rem'>{cells}</div>"

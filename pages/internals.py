@@ -43,8 +43,11 @@ PHONE_PAGE_NAMES = ("stElementContainer", "stMainBlockContainer", "stVerticalBlo
 PHONE_STYLE = "<style>\n" + PHONE_STYLE_FILE.read_text(encoding="utf-8") + "</style>"
 #: The Draw page's two fixes to the canvas component (see ``canvas_fixes.js``), run once per
 #: tab; a constant here (not in the page script) so tests can read it without running the page.
-CANVAS_SCRIPT = ("<script>\n" + CANVAS_SCRIPT_FILE.read_text(encoding="utf-8").replace(
-    "__SEND_BUTTON_TITLE__", SEND_BUTTON_TITLE) + "</script>")
+CANVAS_SCRIPT = (
+    "<script>\n"
+    + CANVAS_SCRIPT_FILE.read_text(encoding="utf-8").replace("__SEND_BUTTON_TITLE__", SEND_BUTTON_TITLE)
+    + "</script>"
+)
 
 _GONE = object()
 _reported: set[str] = set()
@@ -80,8 +83,10 @@ def _internal(module: str, name: str) -> object:
 
 def _missing(package: str, internal: str, consequence: str) -> str:
     """The sentence saying that ``internal`` of ``package`` is gone and what that costs."""
-    return (f"{package} {_installed(package)} has no {internal} (a private internal, checked against "
-            f"{package} {CHECKED_AGAINST[package]}): {consequence}")
+    return (
+        f"{package} {_installed(package)} has no {internal} (a private internal, checked against "
+        f"{package} {CHECKED_AGAINST[package]}): {consequence}"
+    )
 
 
 def clean_up_problem() -> str | None:
@@ -89,11 +94,17 @@ def clean_up_problem() -> str | None:
     module = "streamlit.runtime.scriptrunner.script_runner"
     run_script = getattr(_internal(module, "ScriptRunner._run_script"), "__code__", None)
     # The patch replaces the module's function, so the run loop must still look it up by that name.
-    if _internal(module, "_clean_problem_modules") is _GONE or run_script is None \
-            or "_clean_problem_modules" not in run_script.co_names:
-        return _missing("streamlit", "script_runner._clean_problem_modules called by ScriptRunner._run_script",
-                        "Keras is reset after every script run, so every compiled function is compiled again "
-                        "(trainings and drawings get many times slower with several people).")
+    if (
+        _internal(module, "_clean_problem_modules") is _GONE
+        or run_script is None
+        or "_clean_problem_modules" not in run_script.co_names
+    ):
+        return _missing(
+            "streamlit",
+            "script_runner._clean_problem_modules called by ScriptRunner._run_script",
+            "Keras is reset after every script run, so every compiled function is compiled again "
+            "(trainings and drawings get many times slower with several people).",
+        )
     return None
 
 
@@ -136,11 +147,17 @@ def pages_directory_problem() -> str | None:
     """What stops :func:`start_with_app_navigation` and :func:`use_app_navigation` from working, or None."""
     init = getattr(_internal("streamlit.runtime.pages_manager", "PagesManager.__init__"), "__code__", None)
     # The flag must still be a class attribute that a PagesManager sets only while it is None.
-    if _internal("streamlit.runtime.pages_manager", "PagesManager.uses_pages_directory") is _GONE \
-            or init is None or "uses_pages_directory" not in init.co_names:
-        return _missing("streamlit", "PagesManager.uses_pages_directory",
-                        "the first visit after a start shows a menu of the files in pages/ for a few seconds, and "
-                        "a link straight to /draw or /train may run that page alone, outside app.py's navigation.")
+    if (
+        _internal("streamlit.runtime.pages_manager", "PagesManager.uses_pages_directory") is _GONE
+        or init is None
+        or "uses_pages_directory" not in init.co_names
+    ):
+        return _missing(
+            "streamlit",
+            "PagesManager.uses_pages_directory",
+            "the first visit after a start shows a menu of the files in pages/ for a few seconds, and "
+            "a link straight to /draw or /train may run that page alone, outside app.py's navigation.",
+        )
     return None
 
 
@@ -213,8 +230,13 @@ class SessionLiveness:
         clock: Monotonic seconds (tests pass a fake one).
     """
 
-    def __init__(self, is_active: Callable[[str], bool], session_id: str,
-                 grace_seconds: float = DISCONNECT_GRACE_SECONDS, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        is_active: Callable[[str], bool],
+        session_id: str,
+        grace_seconds: float = DISCONNECT_GRACE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.is_active = is_active
         self.session_id = session_id
         self.grace_seconds = grace_seconds
@@ -232,13 +254,17 @@ class SessionLiveness:
 
 def liveness_problem() -> str | None:
     """What stops :func:`session_alive_check` from working, or None."""
-    needed = [("streamlit.runtime", "Runtime.exists"), ("streamlit.runtime", "Runtime.instance"),
-              ("streamlit.runtime", "Runtime.is_active_session"),
-              ("streamlit.runtime.scriptrunner", "get_script_run_ctx")]
+    needed = [
+        ("streamlit.runtime", "Runtime.exists"),
+        ("streamlit.runtime", "Runtime.instance"),
+        ("streamlit.runtime", "Runtime.is_active_session"),
+        ("streamlit.runtime.scriptrunner", "get_script_run_ctx"),
+    ]
     gone = [name for module, name in needed if not callable(_internal(module, name))]
     if gone:
-        return _missing("streamlit", " or ".join(gone),
-                        "the training of a session whose browser has left runs on to the end.")
+        return _missing(
+            "streamlit", " or ".join(gone), "the training of a session whose browser has left runs on to the end."
+        )
     return None
 
 
@@ -262,12 +288,15 @@ def session_alive_check() -> Callable[[], bool] | None:
     return SessionLiveness(Runtime.instance().is_active_session, ctx.session_id)
 
 
-CANVAS_FIXES_LOST = ("the Draw page's canvas fixes (toolbar pinned above the canvas, each stroke sent at once, "
-                     "the canvas as wide as a phone's screen) may do nothing.")
+CANVAS_FIXES_LOST = (
+    "the Draw page's canvas fixes (toolbar pinned above the canvas, each stroke sent at once, "
+    "the canvas as wide as a phone's screen) may do nothing."
+)
 
 
-def bundle_problems(package: str, bundles: list[Path], names: tuple[str, ...],
-                    consequence: str = CANVAS_FIXES_LOST) -> list[str]:
+def bundle_problems(
+    package: str, bundles: list[Path], names: tuple[str, ...], consequence: str = CANVAS_FIXES_LOST
+) -> list[str]:
     """Which of ``names`` (what ``canvas_fixes.js`` or ``phone_layout.css`` relies on) a frontend bundle lacks.
 
     Args:
@@ -296,9 +325,12 @@ def _package_folder(module: str) -> Path | None:
 def canvas_problems() -> tuple[str, ...]:
     """:func:`bundle_problems` of the installed canvas component and Streamlit's page, read once per process."""
     canvas, streamlit = _package_folder("streamlit_drawable_canvas"), _package_folder("streamlit")
-    return (*bundle_problems("streamlit-drawable-canvas", sorted(canvas.rglob("*.js")) if canvas else [], CANVAS_NAMES),
-            *bundle_problems("streamlit", sorted((streamlit / "static").rglob("index.*.js")) if streamlit else [],
-                             STREAMLIT_PAGE_NAMES))
+    return (
+        *bundle_problems("streamlit-drawable-canvas", sorted(canvas.rglob("*.js")) if canvas else [], CANVAS_NAMES),
+        *bundle_problems(
+            "streamlit", sorted((streamlit / "static").rglob("index.*.js")) if streamlit else [], STREAMLIT_PAGE_NAMES
+        ),
+    )
 
 
 def canvas_script() -> str:
@@ -319,8 +351,10 @@ def phone_problems() -> tuple[str, ...]:
     """:func:`bundle_problems` of Streamlit's page for the phone layout's names, read once per process."""
     streamlit = _package_folder("streamlit")
     found = sorted((streamlit / "static").rglob("index.*.js")) if streamlit else []
-    consequence = ("on a phone, the Draw page's result strip under the canvas may be missing (or show on "
-                   "wide screens too), and the canvas and its answer may not fit on one screen.")
+    consequence = (
+        "on a phone, the Draw page's result strip under the canvas may be missing (or show on "
+        "wide screens too), and the canvas and its answer may not fit on one screen."
+    )
     return tuple(bundle_problems("streamlit", found, PHONE_PAGE_NAMES, consequence))
 
 

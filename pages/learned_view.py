@@ -16,15 +16,23 @@ from pages.widgets import show_pixels
 
 def per_class_chart(accuracy: np.ndarray, totals: np.ndarray) -> alt.Chart:
     """Bars of the test accuracy per digit, the weakest in red, each labelled with its value."""
-    frame = pd.DataFrame({"digit": np.arange(len(accuracy)), "accuracy": accuracy, "images": totals,
-                          "weakest": accuracy == np.nanmin(accuracy)})
+    frame = pd.DataFrame(
+        {
+            "digit": np.arange(len(accuracy)),
+            "accuracy": accuracy,
+            "images": totals,
+            "weakest": accuracy == np.nanmin(accuracy),
+        }
+    )
     low = float(np.floor(np.nanmin(accuracy) * 50) / 50) - 0.02  # zoomed in: the digits differ by a point or two
     base = alt.Chart(frame, height=330, title="Accuracy per digit (test set)").encode(
         x=alt.X("digit:O", title="true digit", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[max(0.0, min(low, 0.96)), 1.0]), axis=alt.Axis(format="%")))
+        y=alt.Y("accuracy:Q", scale=alt.Scale(domain=[max(0.0, min(low, 0.96)), 1.0]), axis=alt.Axis(format="%")),
+    )
     bars = base.mark_bar(clip=True).encode(
         color=alt.condition("datum.weakest", alt.value("#ff4b4b"), alt.value("#7d8799")),
-        tooltip=["digit", alt.Tooltip("accuracy:Q", format=".2%"), "images"])
+        tooltip=["digit", alt.Tooltip("accuracy:Q", format=".2%"), "images"],
+    )
     text = base.mark_text(dy=-6, fontSize=10, color="#7d8799").encode(text=alt.Text("accuracy:Q", format=".1%"))
     return bars + text
 
@@ -43,8 +51,11 @@ def show_first_layer(result) -> None:
     if pictures is None:
         st.info("This model's first layer does not read the pixels directly, so its weights are not pictures.")
         return
-    what = (f"its {pictures.count} filters of {pictures.size[0]}×{pictures.size[1]} pixels" if pictures.is_conv
-            else f"its {pictures.count} units, each one's 784 input weights as a 28×28 picture")
+    what = (
+        f"its {pictures.count} filters of {pictures.size[0]}×{pictures.size[1]} pixels"
+        if pictures.is_conv
+        else f"its {pictures.count} units, each one's 784 input weights as a 28×28 picture"
+    )
     st.markdown(f"**First layer ({pictures.name})**: {what} — red: a positive weight, blue: a negative one")
     epochs = len(result.history["loss"])
     where = st.columns(3)
@@ -53,8 +64,11 @@ def show_first_layer(result) -> None:
         return
     show_pixels(png_bytes(pictures.after_epoch1), "after epoch 1", where=where[0])
     show_pixels(png_bytes(pictures.final), f"after epoch {epochs} (the end), same colour scale", where=where[1])
-    show_pixels(png_bytes(pictures.difference),
-                f"what the later epochs changed: the weights moved {pictures.change:.0%} of their size", where=where[2])
+    show_pixels(
+        png_bytes(pictures.difference),
+        f"what the later epochs changed: the weights moved {pictures.change:.0%} of their size",
+        where=where[2],
+    )
 
 
 def show_learned(result) -> None:

@@ -106,10 +106,17 @@ def with_option(options: list, value) -> list:
 def current_config() -> TrainConfig:
     s = st.session_state
     subset = int(s[KEYS["train_size"]])
-    return replace(APP_DEFAULTS, arch=s[KEYS["arch"]], epochs=int(s[KEYS["epochs"]]),
-                   batch_size=int(s[KEYS["batch_size"]]), dropout=float(s[KEYS["dropout"]]),
-                   learning_rate=float(s[KEYS["learning_rate"]]), augment=bool(s[KEYS["augment"]]),
-                   seed=int(s[KEYS["seed"]]), train_size=None if subset >= ALL_IMAGES else subset)
+    return replace(
+        APP_DEFAULTS,
+        arch=s[KEYS["arch"]],
+        epochs=int(s[KEYS["epochs"]]),
+        batch_size=int(s[KEYS["batch_size"]]),
+        dropout=float(s[KEYS["dropout"]]),
+        learning_rate=float(s[KEYS["learning_rate"]]),
+        augment=bool(s[KEYS["augment"]]),
+        seed=int(s[KEYS["seed"]]),
+        train_size=None if subset >= ALL_IMAGES else subset,
+    )
 
 
 def share_query(config: TrainConfig) -> dict[str, str]:
@@ -132,25 +139,49 @@ busy = training is not None and training.running
 # --- the form -------------------------------------------------------------------------
 settings_col, info_col = st.columns([3, 2], gap="large")
 with settings_col:
-    st.radio("Architecture", ["mlp", "cnn"], key=KEYS["arch"], horizontal=True,
-             format_func={"mlp": "Dense network (MLP)", "cnn": "Convolutional network (CNN)"}.get)
+    st.radio(
+        "Architecture",
+        ["mlp", "cnn"],
+        key=KEYS["arch"],
+        horizontal=True,
+        format_func={"mlp": "Dense network (MLP)", "cnn": "Convolutional network (CNN)"}.get,
+    )
     with st.form("settings"):
         c1, c2 = st.columns(2)
-        c1.slider("Epochs", *TrainConfig.LIMITS["epochs"], key=KEYS["epochs"],
-                  help="Passes over the training images.")
-        c2.select_slider("Batch size", with_option(BATCH_SIZES, st.session_state[KEYS["batch_size"]]),
-                         key=KEYS["batch_size"], help="Images per weight update.")
-        c1.slider("Dropout", *TrainConfig.LIMITS["dropout"], step=0.05, key=KEYS["dropout"],
-                  help="Fraction of units switched off at random while training (fights overfitting).")
-        c2.select_slider("Learning rate", with_option(LEARNING_RATES, st.session_state[KEYS["learning_rate"]]),
-                         key=KEYS["learning_rate"], format_func=lambda v: f"{v:g}")
-        c1.select_slider("Training images", with_option(list(SUBSETS), st.session_state[KEYS["train_size"]]),
-                         key=KEYS["train_size"], format_func=lambda v: SUBSETS.get(v, f"{v:,}"),
-                         help="A small subset trains in seconds — good for a live demo.")
+        c1.slider("Epochs", *TrainConfig.LIMITS["epochs"], key=KEYS["epochs"], help="Passes over the training images.")
+        c2.select_slider(
+            "Batch size",
+            with_option(BATCH_SIZES, st.session_state[KEYS["batch_size"]]),
+            key=KEYS["batch_size"],
+            help="Images per weight update.",
+        )
+        c1.slider(
+            "Dropout",
+            *TrainConfig.LIMITS["dropout"],
+            step=0.05,
+            key=KEYS["dropout"],
+            help="Fraction of units switched off at random while training (fights overfitting).",
+        )
+        c2.select_slider(
+            "Learning rate",
+            with_option(LEARNING_RATES, st.session_state[KEYS["learning_rate"]]),
+            key=KEYS["learning_rate"],
+            format_func=lambda v: f"{v:g}",
+        )
+        c1.select_slider(
+            "Training images",
+            with_option(list(SUBSETS), st.session_state[KEYS["train_size"]]),
+            key=KEYS["train_size"],
+            format_func=lambda v: SUBSETS.get(v, f"{v:,}"),
+            help="A small subset trains in seconds — good for a live demo.",
+        )
         seeds = TrainConfig.LIMITS["seed"]
         c2.number_input("Random seed", min_value=seeds[0], max_value=seeds[1], step=1, key=KEYS["seed"])
-        c1.toggle("Augment", key=KEYS["augment"],
-                  help="Random rotations, shifts, zoom and stroke thickness: make the model robust to how people really draw.")
+        c1.toggle(
+            "Augment",
+            key=KEYS["augment"],
+            help="Random rotations, shifts, zoom and stroke thickness: make the model robust to how people really draw.",
+        )
         submitted = st.form_submit_button("🚀 Train", type="primary", disabled=busy, width="stretch")
     b1, b2 = st.columns(2)
     # A callback: widget values can only be changed before the widgets are created.
@@ -201,8 +232,10 @@ def collect_finished() -> None:
         st.session_state["results_run"] = training.number
         run = run_by_number(training.number)
         if training.outcome == "stopped" and run is not None:
-            data.notice = (f"Stopped early after {run.result.epochs_completed:.2f} of {run.result.config.epochs} "
-                           "epochs; the model is kept as trained so far.")
+            data.notice = (
+                f"Stopped early after {run.result.epochs_completed:.2f} of {run.result.config.epochs} "
+                "epochs; the model is kept as trained so far."
+            )
     elif training.outcome == "failed":
         st.session_state["last_error"] = training.error
     elif training.outcome == "cancelled":
@@ -214,10 +247,14 @@ def show_interrupted() -> None:
     cut = [s for s in data.stored if s.state == "interrupted"]
     if not cut:
         return
-    described = ", ".join(f"run {s.number} ({s.record.config.get('arch', '?').upper()}, "
-                          f"{s.record.config.get('epochs', '?')} epochs)" for s in cut)
-    st.warning(f"The server restarted while training {described}: that training was cut off and "
-               "its model is lost. Press **Train** to run it again.")
+    described = ", ".join(
+        f"run {s.number} ({s.record.config.get('arch', '?').upper()}, {s.record.config.get('epochs', '?')} epochs)"
+        for s in cut
+    )
+    st.warning(
+        f"The server restarted while training {described}: that training was cut off and "
+        "its model is lost. Press **Train** to run it again."
+    )
     if st.button("Dismiss", key="dismiss_interrupted"):
         for s in cut:
             data.store.delete_run(data.owner, s.number)
@@ -237,8 +274,10 @@ def live_progress() -> None:
         return
     if snap.state is JobState.QUEUED:
         room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
-        st.info(f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-                f"({snap.running} training now, {room}).")
+        st.info(
+            f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
+            f"({snap.running} training now, {room})."
+        )
         if st.button("Cancel", key="cancel_queued"):
             job.stop()
         return
@@ -247,8 +286,11 @@ def live_progress() -> None:
         st.progress(0.0, text="Starting… (compiling the model)")
     else:
         eta = f" · about {snap.eta:.0f}s left" if snap.eta is not None else ""
-        st.progress(snap.fraction, text=f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch}/{latest.batches}"
-                                        f" · {snap.elapsed:.0f}s{eta}")
+        st.progress(
+            snap.fraction,
+            text=f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch}/{latest.batches}"
+            f" · {snap.elapsed:.0f}s{eta}",
+        )
     if job.stop_signal.is_set():
         st.caption("Stopping…")
     elif st.button("⏹ Stop", key="stop_training", type="primary"):
@@ -286,5 +328,7 @@ if runs:
         st.subheader("Your runs compared")
         show_comparison(runs)
 elif not busy:
-    st.info("Choose settings and press **Train**. Training runs in the background: you can watch it here, "
-            "visit other pages, and come back.")
+    st.info(
+        "Choose settings and press **Train**. Training runs in the background: you can watch it here, "
+        "visit other pages, and come back."
+    )

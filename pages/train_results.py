@@ -42,11 +42,15 @@ def show_charts(batches, epochs, curve: dict | None = None) -> None:
 def confusion_chart(matrix: np.ndarray) -> alt.Chart:
     """A heat map of the test set's confusion matrix, each cell labelled with its count."""
     base = alt.Chart(confusion_frame(matrix), height=330, title="Confusion matrix (test set)").encode(
-        x=alt.X("predicted:O", title="predicted"), y=alt.Y("true:O", title="true label"))
-    heat = base.mark_rect().encode(color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
-                                   tooltip=["true", "predicted", "count"])
+        x=alt.X("predicted:O", title="predicted"), y=alt.Y("true:O", title="true label")
+    )
+    heat = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(type="symlog", scheme="blues"), legend=None),
+        tooltip=["true", "predicted", "count"],
+    )
     text = base.mark_text(fontSize=10).encode(
-        text="count:Q", color=alt.condition("datum.count > 300", alt.value("white"), alt.value("black")))
+        text="count:Q", color=alt.condition("datum.count > 300", alt.value("white"), alt.value("black"))
+    )
     return heat + text
 
 
@@ -87,7 +91,9 @@ def show_own_models() -> None:
     for model in mine:
         left, right = st.columns([3, 1], vertical_alignment="center")
         left.markdown(f"`{model.name}`")
-        if right.button("", icon=":material/delete:", key=f"delete_saved_{model.name}", help=f"Delete {model.name} from models/"):
+        if right.button(
+            "", icon=":material/delete:", key=f"delete_saved_{model.name}", help=f"Delete {model.name} from models/"
+        ):
             try:
                 delete_owned(data.owner, model.name)
                 if data.active == f"saved:{model.name}":
@@ -111,7 +117,9 @@ def show_results(run: Run) -> None:
     r = run.result
     c = r.config
     if r.stopped_early:
-        st.warning(f"Stopped early: trained {r.epochs_completed:.2f} of {c.epochs} epochs.", icon=":material/stop_circle:")
+        st.warning(
+            f"Stopped early: trained {r.epochs_completed:.2f} of {c.epochs} epochs.", icon=":material/stop_circle:"
+        )
     m = st.columns(5)
     m[0].metric("Test accuracy", percent(r.test_accuracy))
     m[1].metric("Test loss", f"{r.test_loss:.4f}")
@@ -123,8 +131,14 @@ def show_results(run: Run) -> None:
     if a1.button("Use this model on the Draw page", icon=":material/draw:", type="primary", width="stretch"):
         session().active = f"run:{run.number}"
         st.switch_page("pages/draw.py")
-    a2.download_button("Download .keras", run.keras_bytes(), icon=":material/download:", file_name=f"digit-studio-run{run.number}.keras",
-                       mime="application/octet-stream", width="stretch")
+    a2.download_button(
+        "Download .keras",
+        run.keras_bytes(),
+        icon=":material/download:",
+        file_name=f"digit-studio-run{run.number}.keras",
+        mime="application/octet-stream",
+        width="stretch",
+    )
     with a3.popover("Save to models/", icon=":material/save:", width="stretch"):
         save_form(run)
 
@@ -135,11 +149,16 @@ def show_results(run: Run) -> None:
         c1.altair_chart(confusion_chart(r.confusion), width="stretch")
         with c2:
             wrong = r.mistakes
-            st.markdown(f"**Misclassified test digits** — {r.misclassified} of {int(r.confusion.sum()):,}, "
-                        "most confident mistakes first")
+            st.markdown(
+                f"**Misclassified test digits** — {r.misclassified} of {int(r.confusion.sum()):,}, "
+                "most confident mistakes first"
+            )
             if wrong:
-                show_pixels([pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
-                            [f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong], width=84)
+                show_pixels(
+                    [pixel_preview(x_test[w.index] / 255.0, 3, grid=False) for w in wrong],
+                    [f"{w.true} → {w.predicted} ({w.confidence:.0%})" for w in wrong],
+                    width=84,
+                )
     show_learned(r)
     st.markdown("**History**")
     st.dataframe(history_table(r).style.format("{:.4f}"), width="stretch")
@@ -150,11 +169,22 @@ def show_comparison(runs: Sequence[Run]) -> None:
     same = repeats(runs)
     if same:
         pairs = ", ".join(f"run {later} repeats run {first}" for later, first in same.items())
-        st.info(f"Same settings and seed, so the same results: {pairs}. Change the seed to see "
-                "how much a run varies by chance.", icon=":material/info:")
+        st.info(
+            f"Same settings and seed, so the same results: {pairs}. Change the seed to see "
+            "how much a run varies by chance.",
+            icon=":material/info:",
+        )
     st.dataframe(comparison_table(runs), width="stretch")
     frame = validation_curves(runs)
     if not frame.empty:
-        st.altair_chart(alt.Chart(frame, height=260, title="Validation accuracy by run").mark_line(point=True).encode(
-            x=alt.X("epoch:Q", axis=alt.Axis(**EPOCH_AXIS)), y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False)), color="run:N",
-            tooltip=["run", "epoch", alt.Tooltip("validation accuracy:Q", format=".2%")]), width="stretch")
+        st.altair_chart(
+            alt.Chart(frame, height=260, title="Validation accuracy by run")
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("epoch:Q", axis=alt.Axis(**EPOCH_AXIS)),
+                y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False)),
+                color="run:N",
+                tooltip=["run", "epoch", alt.Tooltip("validation accuracy:Q", format=".2%")],
+            ),
+            width="stretch",
+        )

@@ -60,7 +60,7 @@ def _synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     x = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
     for i, label in enumerate(y):
         row, col = 4 + 8 * (label // 4), 2 + 6 * (label % 4)
-        x[i, row:row + 4, col:col + 4] = 255
+        x[i, row : row + 4, col : col + 4] = 255
     return x, y
 
 

@@ -101,8 +101,9 @@ def store_run(data, run) -> None:
     from core.storage import save_model
 
     number = data.store.begin_run(data.owner, run.result.config.to_dict())
-    data.store.finish_run(data.owner, number, run.state, record_of(run.result, None),
-                          lambda path: save_model(run.result.model, path))
+    data.store.finish_run(
+        data.owner, number, run.state, record_of(run.result, None), lambda path: save_model(run.result.model, path)
+    )
 
 
 def test_the_view_is_off_until_asked_and_shows_the_bundled_models_layers() -> None:
@@ -175,8 +176,9 @@ def test_train_results_show_accuracy_per_digit_and_the_first_layer(arch: str, mn
 
     data = data_of(at)
     number = data.store.begin_run(data.owner, run.result.config.to_dict())
-    data.store.finish_run(data.owner, number, "done", record_of(run.result, test[1]),
-                          lambda path: save_model(run.result.model, path))
+    data.store.finish_run(
+        data.owner, number, "done", record_of(run.result, test[1]), lambda path: save_model(run.result.model, path)
+    )
     open_page(at, "train")
     [chart] = [c.proto for c in at.get("vega_lite_chart") if "Accuracy per digit" in c.proto.spec]
     [frame] = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.datasets]

@@ -32,8 +32,16 @@ MODELS = ROOT / "models"
 TIMEOUT = 120  #: seconds for one script run (the first import of TensorFlow is slow)
 JOB_TIMEOUT = 120  #: seconds for a tiny training run on a busy 2-core machine
 TRAIN_LABEL = "🚀 Train"
-DEFAULTS = {"cfg_arch": "cnn", "cfg_epochs": 3, "cfg_batch_size": 128, "cfg_dropout": 0.3,
-            "cfg_learning_rate": 1e-3, "cfg_train_size": 20000, "cfg_seed": 0, "cfg_augment": False}
+DEFAULTS = {
+    "cfg_arch": "cnn",
+    "cfg_epochs": 3,
+    "cfg_batch_size": 128,
+    "cfg_dropout": 0.3,
+    "cfg_learning_rate": 1e-3,
+    "cfg_train_size": 20000,
+    "cfg_seed": 0,
+    "cfg_augment": False,
+}
 TINY = {"cfg_arch": "mlp", "cfg_epochs": 1, "cfg_batch_size": 128, "cfg_train_size": 5000}
 
 needs_mnist = pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="set MNIST_DIR to the MNIST folder")
@@ -87,9 +95,16 @@ def set_settings(at: AppTest, **values) -> None:
     Most of them are in the settings form: like in a browser, their new values
     only count when the form is submitted in the same interaction (``press_train``).
     """
-    kinds = {"cfg_arch": at.radio, "cfg_epochs": at.slider, "cfg_dropout": at.slider,
-             "cfg_batch_size": at.select_slider, "cfg_learning_rate": at.select_slider,
-             "cfg_train_size": at.select_slider, "cfg_seed": at.number_input, "cfg_augment": at.toggle}
+    kinds = {
+        "cfg_arch": at.radio,
+        "cfg_epochs": at.slider,
+        "cfg_dropout": at.slider,
+        "cfg_batch_size": at.select_slider,
+        "cfg_learning_rate": at.select_slider,
+        "cfg_train_size": at.select_slider,
+        "cfg_seed": at.number_input,
+        "cfg_augment": at.toggle,
+    }
     for key, value in values.items():
         kinds[key](key=key).set_value(value)
 
@@ -448,8 +463,15 @@ def test_stop_ends_a_run_quickly_and_keeps_a_usable_model(apps) -> None:
     data = data_of(at)
     assert train_button(at).disabled, "Train stays clickable while training"
     assert [b for b in at.button if b.label.startswith("↺ Reset")][0].disabled
-    poll(at, lambda: data.job is not None and data.job.snapshot().latest is not None
-         and any(b.key == "stop_training" for b in at.button), "training to report progress")
+    poll(
+        at,
+        lambda: (
+            data.job is not None
+            and data.job.snapshot().latest is not None
+            and any(b.key == "stop_training" for b in at.button)
+        ),
+        "training to report progress",
+    )
     assert any(p.type == "progress" for p in at)
     at.button(key="stop_training").click()
     at.run()
@@ -498,7 +520,8 @@ def test_two_sessions_training_at_once_see_only_their_own_runs(apps, monkeypatch
         assert not [s for s in at.selectbox if s.label == "Run"]  # one run: no run chooser
         open_page(at, "draw")
         assert [o for o in model_picker(at).options if o.startswith("This session:")] == [
-            f"This session: {data.runs[0].label}"]
+            f"This session: {data.runs[0].label}"
+        ]
         open_page(at, "home")
         assert "1 training run(s)" in joined(at.info)
     assert data_of(a).runs[0].result.model is not data_of(b).runs[0].result.model
@@ -608,8 +631,14 @@ def test_reset_restores_the_default_settings() -> None:
     at.query_params.update({"epochs": "7", "arch": "mlp"})
     at.switch_page("pages/train.py").run()
     assert_ok(at)
-    changed = {"cfg_dropout": 0.5, "cfg_batch_size": 32, "cfg_learning_rate": 3e-3, "cfg_train_size": 5000,
-               "cfg_seed": 42, "cfg_augment": True}
+    changed = {
+        "cfg_dropout": 0.5,
+        "cfg_batch_size": 32,
+        "cfg_learning_rate": 3e-3,
+        "cfg_train_size": 5000,
+        "cfg_seed": 42,
+        "cfg_augment": True,
+    }
     for key, value in changed.items():
         at.session_state[key] = value
     at.run()
@@ -644,8 +673,13 @@ def test_save_refuses_bad_names_and_writes_a_good_one(trained: AppTest, scratch_
 
     at = open_page(trained, "train")
     before = sorted(p.name for p in MODELS.iterdir())
-    bad_names = {"../x": "not a valid name", "a b": "not a valid name", "x/../../y": "not a valid name",
-                 "default": "bundled model's name", "": "Give the model a name"}
+    bad_names = {
+        "../x": "not a valid name",
+        "a b": "not a valid name",
+        "x/../../y": "not a valid name",
+        "default": "bundled model's name",
+        "": "Give the model a name",
+    }
     for bad, message in bad_names.items():
         _save_as(at, bad)
         assert message in joined(at.error), (bad, texts(at.error))
@@ -703,8 +737,9 @@ def test_draw_page_falls_back_to_the_default_for_a_broken_model(scratch_model_na
 
 
 @pytest.mark.parametrize("how", ["empty MNIST_DIR", "no MNIST_DIR, offline"])
-def test_without_mnist_train_explains_and_draw_still_works(how: str, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_mnist_train_explains_and_draw_still_works(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import core.data
 
     empty = tmp_path / "mnist"

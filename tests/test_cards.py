@@ -18,10 +18,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _result(**changes) -> types.SimpleNamespace:
     """A stand-in for a TrainResult: the card reads only these attributes."""
-    values = {"config": TrainConfig(arch="mlp", epochs=3), "test_accuracy": 0.987654, "test_loss": 0.0432109,
-              "history": {"loss": [0.5, 0.3], "accuracy": [0.8, 0.9], "val_loss": [0.4, 0.2],
-                          "val_accuracy": [0.85, 0.95]},
-              "stopped_early": True, "epochs_completed": 2.3456, "duration": 12.345}
+    values = {
+        "config": TrainConfig(arch="mlp", epochs=3),
+        "test_accuracy": 0.987654,
+        "test_loss": 0.0432109,
+        "history": {"loss": [0.5, 0.3], "accuracy": [0.8, 0.9], "val_loss": [0.4, 0.2], "val_accuracy": [0.85, 0.95]},
+        "stopped_early": True,
+        "epochs_completed": 2.3456,
+        "duration": 12.345,
+    }
     return types.SimpleNamespace(**{**values, **changes})
 
 
@@ -62,8 +67,9 @@ def test_card_does_not_import_tensorflow():
         "card = model_card(r, 'x', source='test')\n"
         "print(json.dumps(['tensorflow' in card] + sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [False]
 

@@ -12,8 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.charts import (LIVE_POINTS, SERIES_COLOURS, confusion_frame, loss_curve, metric_frame, metric_spec,
-                         validation_curves)
+from core.charts import (
+    LIVE_POINTS,
+    SERIES_COLOURS,
+    confusion_frame,
+    loss_curve,
+    metric_frame,
+    metric_spec,
+    validation_curves,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,13 +32,23 @@ def batch(epoch: int, n: int, batches: int, loss: float, accuracy: float) -> Sim
 
 def epoch(index: int, loss: float, val_loss: float, complete: bool = True) -> SimpleNamespace:
     """An epoch report (the fields of an ``EpochUpdate`` that ``metric_frame`` reads)."""
-    return SimpleNamespace(epoch=index, epochs=2, loss=loss, accuracy=1 - loss, val_loss=val_loss,
-                           val_accuracy=1 - val_loss, elapsed=0.0, complete=complete)
+    return SimpleNamespace(
+        epoch=index,
+        epochs=2,
+        loss=loss,
+        accuracy=1 - loss,
+        val_loss=val_loss,
+        val_accuracy=1 - val_loss,
+        elapsed=0.0,
+        complete=complete,
+    )
 
 
 def test_importing_charts_loads_no_tensorflow():
-    code = ("import json, sys\nimport core.charts\n"
-            "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n")
+    code = (
+        "import json, sys\nimport core.charts\n"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

@@ -161,20 +161,24 @@ def test_a_worker_dying_mid_run_fails_the_job_with_a_message(dask_cluster: DaskP
 
     # The nanny starts a fresh worker process, and the next run trains there.
     wait_for(lambda: cluster.get_cluster().capacity() == 1, "the restarted worker", START_TIMEOUT)
-    again = TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100),
-                        data=random_digits(600)).start()
+    again = TrainingJob(
+        TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100), data=random_digits(600)
+    ).start()
     assert again.join(JOB_TIMEOUT)
     assert again.state is JobState.DONE and again.snapshot().worker != worker
 
 
 def test_a_second_run_waits_its_turn_and_can_leave_the_queue(dask_cluster: DaskProcesses) -> None:
-    long = TrainingJob(TrainConfig(arch="mlp", epochs=30, batch_size=16, train_size=4000, val_size=500),
-                       data=random_digits(4500)).start()
+    long = TrainingJob(
+        TrainConfig(arch="mlp", epochs=30, batch_size=16, train_size=4000, val_size=500), data=random_digits(4500)
+    ).start()
     wait_for(lambda: long.state is JobState.RUNNING, "the first run to start")
-    second = TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100),
-                         data=random_digits(600)).start()
-    third = TrainingJob(TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100),
-                        data=random_digits(600)).start()
+    second = TrainingJob(
+        TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100), data=random_digits(600)
+    ).start()
+    third = TrainingJob(
+        TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100), data=random_digits(600)
+    ).start()
     wait_for(lambda: third.snapshot().queue_position == 2, "the third run to queue behind the second")
     snap = second.snapshot()
     assert (snap.state, snap.queue_position, snap.running, snap.limit) == (JobState.QUEUED, 1, 1, 1)
@@ -198,7 +202,7 @@ def test_the_local_cluster_listens_on_loopback_only(monkeypatch: pytest.MonkeyPa
         assert not local.client.dashboard_link.startswith("http://0.0.0.0")
         workers = local.client.scheduler_info(n_workers=-1)["workers"]
         assert len(workers) == 1 and local.capacity() == 2
-        (address, info), = workers.items()
+        ((address, info),) = workers.items()
         assert address.startswith("tcp://127.0.0.1:") and info["nanny"].startswith("tcp://127.0.0.1:")
         assert info["resources"] == {RESOURCE: 2} and info["nthreads"] == 2
         assert listening([os.getpid()]) == {"127.0.0.1"}  # scheduler and nanny here, the worker in a child
@@ -266,10 +270,30 @@ def test_the_command_line_trains_on_the_cluster(dask_cluster: DaskProcesses, tmp
 
     out = tmp_path / "tiny.keras"
     env = {**os.environ, "DASK_SCHEDULER_ADDRESS": dask_cluster.address}
-    proc = subprocess.run([sys.executable, "-m", "core.train", "--cluster", "--arch", "mlp", "--epochs", "2",
-                           "--train-size", "2000", "--val-size", "500", "--out", str(out)],
-                          cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)}, capture_output=True,
-                          text=True, timeout=JOB_TIMEOUT, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core.train",
+            "--cluster",
+            "--arch",
+            "mlp",
+            "--epochs",
+            "2",
+            "--train-size",
+            "2000",
+            "--val-size",
+            "500",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert [line.split()[1] for line in lines if line.startswith("epoch ")] == ["1/2", "2/2"]

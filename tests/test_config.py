@@ -18,42 +18,103 @@ def test_default_config_is_valid():
     assert config.to_dict()["arch"] == "cnn"
 
 
-@pytest.mark.parametrize("changes", [
-    {"epochs": 1}, {"epochs": 30}, {"batch_size": 16}, {"batch_size": 1024}, {"dropout": 0.0}, {"dropout": 0.7},
-    {"learning_rate": 1e-4}, {"learning_rate": 1e-2}, {"train_size": 100}, {"train_size": None},
-    {"val_size": 0}, {"width": 4}, {"arch": "mlp"}, {"schedule": "cosine"}, {"augment": True},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"epochs": 1},
+        {"epochs": 30},
+        {"batch_size": 16},
+        {"batch_size": 1024},
+        {"dropout": 0.0},
+        {"dropout": 0.7},
+        {"learning_rate": 1e-4},
+        {"learning_rate": 1e-2},
+        {"train_size": 100},
+        {"train_size": None},
+        {"val_size": 0},
+        {"width": 4},
+        {"arch": "mlp"},
+        {"schedule": "cosine"},
+        {"augment": True},
+    ],
+)
 def test_validate_accepts(changes):
     TrainConfig(**changes).validate()
 
 
-@pytest.mark.parametrize("changes, word", [
-    ({"epochs": 0}, "Epochs"), ({"epochs": 31}, "Epochs"), ({"batch_size": 8}, "Batch size"),
-    ({"batch_size": 2048}, "Batch size"), ({"dropout": -0.1}, "Dropout"), ({"dropout": 0.71}, "Dropout"),
-    ({"dropout": float("nan")}, "Dropout"), ({"learning_rate": 0.5}, "Learning rate"),
-    ({"learning_rate": 1e-6}, "Learning rate"), ({"train_size": 99}, "Train size"), ({"train_size": 60001}, "Train size"),
-    ({"val_size": -1}, "Val size"), ({"val_size": 20001}, "Val size"), ({"width": 2}, "Width"), ({"seed": -1}, "Seed"),
-    ({"epochs": True}, "Epochs"), ({"epochs": "5"}, "Epochs"), ({"arch": "resnet"}, "Architecture"),
-    ({"schedule": "step"}, "Schedule"),
-])
+@pytest.mark.parametrize(
+    "changes, word",
+    [
+        ({"epochs": 0}, "Epochs"),
+        ({"epochs": 31}, "Epochs"),
+        ({"batch_size": 8}, "Batch size"),
+        ({"batch_size": 2048}, "Batch size"),
+        ({"dropout": -0.1}, "Dropout"),
+        ({"dropout": 0.71}, "Dropout"),
+        ({"dropout": float("nan")}, "Dropout"),
+        ({"learning_rate": 0.5}, "Learning rate"),
+        ({"learning_rate": 1e-6}, "Learning rate"),
+        ({"train_size": 99}, "Train size"),
+        ({"train_size": 60001}, "Train size"),
+        ({"val_size": -1}, "Val size"),
+        ({"val_size": 20001}, "Val size"),
+        ({"width": 2}, "Width"),
+        ({"seed": -1}, "Seed"),
+        ({"epochs": True}, "Epochs"),
+        ({"epochs": "5"}, "Epochs"),
+        ({"arch": "resnet"}, "Architecture"),
+        ({"schedule": "step"}, "Schedule"),
+    ],
+)
 def test_validate_rejects(changes, word):
     with pytest.raises(ValueError, match=word):
         TrainConfig(**changes).validate()
 
 
 def test_from_strings_valid_values():
-    config, problems = TrainConfig.from_strings({
-        "arch": " MLP ", "epochs": "3", "batch_size": "64", "dropout": "0.25", "learning_rate": "5e-4",
-        "schedule": "cosine", "augment": "yes", "seed": "7", "train_size": "all", "val_size": "500", "width": "8",
-    })
+    config, problems = TrainConfig.from_strings(
+        {
+            "arch": " MLP ",
+            "epochs": "3",
+            "batch_size": "64",
+            "dropout": "0.25",
+            "learning_rate": "5e-4",
+            "schedule": "cosine",
+            "augment": "yes",
+            "seed": "7",
+            "train_size": "all",
+            "val_size": "500",
+            "width": "8",
+        }
+    )
     assert problems == []
-    assert config == TrainConfig(arch="mlp", epochs=3, batch_size=64, dropout=0.25, learning_rate=5e-4,
-                                 schedule="cosine", augment=True, seed=7, train_size=None, val_size=500, width=8)
+    assert config == TrainConfig(
+        arch="mlp",
+        epochs=3,
+        batch_size=64,
+        dropout=0.25,
+        learning_rate=5e-4,
+        schedule="cosine",
+        augment=True,
+        seed=7,
+        train_size=None,
+        val_size=500,
+        width=8,
+    )
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("1", True), ("true", True), ("On", True), ("0", False), ("false", False), ("no", False), ("OFF", False),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("1", True),
+        ("true", True),
+        ("On", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("OFF", False),
+    ],
+)
 def test_from_strings_booleans(raw, expected):
     config, problems = TrainConfig.from_strings({"augment": raw}, base=TrainConfig(augment=not expected))
     assert problems == [] and config.augment is expected
@@ -65,12 +126,31 @@ def test_from_strings_all_train_size(raw):
     assert problems == [] and config.train_size is None
 
 
-@pytest.mark.parametrize("key, raw", [
-    ("epochs", "abc"), ("epochs", "nan"), ("epochs", "1e9"), ("epochs", "-3"), ("epochs", "2.5"), ("epochs", "1000"),
-    ("batch_size", "0"), ("dropout", "nan"), ("dropout", "inf"), ("dropout", "-0.5"), ("dropout", "abc"),
-    ("learning_rate", "1e9"), ("learning_rate", "-1e-3"), ("train_size", "10"), ("train_size", "lots"),
-    ("augment", "maybe"), ("arch", "transformer"), ("schedule", "exp"), ("seed", "-1"), ("width", "1e9"),
-])
+@pytest.mark.parametrize(
+    "key, raw",
+    [
+        ("epochs", "abc"),
+        ("epochs", "nan"),
+        ("epochs", "1e9"),
+        ("epochs", "-3"),
+        ("epochs", "2.5"),
+        ("epochs", "1000"),
+        ("batch_size", "0"),
+        ("dropout", "nan"),
+        ("dropout", "inf"),
+        ("dropout", "-0.5"),
+        ("dropout", "abc"),
+        ("learning_rate", "1e9"),
+        ("learning_rate", "-1e-3"),
+        ("train_size", "10"),
+        ("train_size", "lots"),
+        ("augment", "maybe"),
+        ("arch", "transformer"),
+        ("schedule", "exp"),
+        ("seed", "-1"),
+        ("width", "1e9"),
+    ],
+)
 def test_from_strings_garbage_is_reported_and_ignored(key, raw):
     base = TrainConfig(arch="mlp", epochs=4)
     config, problems = TrainConfig.from_strings({key: raw}, base=base)
@@ -82,7 +162,8 @@ def test_from_strings_garbage_is_reported_and_ignored(key, raw):
 
 def test_from_strings_mixed_and_unknown_keys():
     config, problems = TrainConfig.from_strings(
-        {"epochs": "2", "dropout": "lots", "colour": "blue", "__class__": "x", "batch_size": "32"})
+        {"epochs": "2", "dropout": "lots", "colour": "blue", "__class__": "x", "batch_size": "32"}
+    )
     assert config.epochs == 2 and config.batch_size == 32 and config.dropout == TrainConfig().dropout
     assert len(problems) == 1 and "dropout" in problems[0]
 
@@ -113,17 +194,32 @@ def _random_configs(count: int, seed: int = 0) -> list[TrainConfig]:
         low, high = limits[name]
         return min(high, max(low, rng.uniform(low, high)))
 
-    return [TrainConfig(arch=rng.choice(ARCHS), epochs=integer("epochs"), batch_size=integer("batch_size"),
-                        dropout=real("dropout"), learning_rate=real("learning_rate"),
-                        schedule=rng.choice(SCHEDULES), augment=rng.random() < 0.5, seed=integer("seed"),
-                        train_size=None if rng.random() < 0.3 else integer("train_size"),
-                        val_size=integer("val_size"), width=integer("width"))
-            for _ in range(count)]
+    return [
+        TrainConfig(
+            arch=rng.choice(ARCHS),
+            epochs=integer("epochs"),
+            batch_size=integer("batch_size"),
+            dropout=real("dropout"),
+            learning_rate=real("learning_rate"),
+            schedule=rng.choice(SCHEDULES),
+            augment=rng.random() < 0.5,
+            seed=integer("seed"),
+            train_size=None if rng.random() < 0.3 else integer("train_size"),
+            val_size=integer("val_size"),
+            width=integer("width"),
+        )
+        for _ in range(count)
+    ]
 
 
-@pytest.mark.parametrize("config", _edge_configs() + _random_configs(200) + [
-    TrainConfig(dropout=0.1 + 0.2, learning_rate=1e-3 / 3),  # floats with no short decimal form
-])
+@pytest.mark.parametrize(
+    "config",
+    _edge_configs()
+    + _random_configs(200)
+    + [
+        TrainConfig(dropout=0.1 + 0.2, learning_rate=1e-3 / 3),  # floats with no short decimal form
+    ],
+)
 def test_to_strings_round_trips(config):
     config.validate()
     strings = config.to_strings()
@@ -131,8 +227,12 @@ def test_to_strings_round_trips(config):
     assert all(isinstance(v, str) for v in strings.values())
     assert TrainConfig.from_strings(strings) == (config, [])
     # Also over a base that differs in every field: nothing comes from the base.
-    base = TrainConfig(arch="mlp" if config.arch == "cnn" else "cnn", epochs=config.epochs % 30 + 1,
-                       augment=not config.augment, train_size=None if config.train_size else 500)
+    base = TrainConfig(
+        arch="mlp" if config.arch == "cnn" else "cnn",
+        epochs=config.epochs % 30 + 1,
+        augment=not config.augment,
+        train_size=None if config.train_size else 500,
+    )
     assert TrainConfig.from_strings(strings, base=base) == (config, [])
 
 
@@ -148,10 +248,20 @@ def test_from_strings_ignores_unknown_keys_only():
     assert TrainConfig.from_strings(strings) == (TrainConfig(epochs=7), [])
 
 
-@pytest.mark.parametrize("key, raw", [
-    ("epochs", "31"), ("batch_size", "15"), ("dropout", "0.7000001"), ("learning_rate", "0.0000999"),
-    ("seed", str(2**31)), ("train_size", "99"), ("val_size", "20001"), ("width", "65"), ("augment", "2"),
-])
+@pytest.mark.parametrize(
+    "key, raw",
+    [
+        ("epochs", "31"),
+        ("batch_size", "15"),
+        ("dropout", "0.7000001"),
+        ("learning_rate", "0.0000999"),
+        ("seed", str(2**31)),
+        ("train_size", "99"),
+        ("val_size", "20001"),
+        ("width", "65"),
+        ("augment", "2"),
+    ],
+)
 def test_from_strings_reports_just_past_each_limit(key, raw):
     strings = {**TrainConfig().to_strings(), key: raw}
     config, problems = TrainConfig.from_strings(strings)
@@ -179,7 +289,11 @@ def test_architecture_names_agree_with_the_models():
 def test_app_defaults_are_the_train_pages_first_run():
     assert APP_DEFAULTS.validate() is APP_DEFAULTS
     assert (APP_DEFAULTS.arch, APP_DEFAULTS.epochs, APP_DEFAULTS.batch_size, APP_DEFAULTS.train_size) == (
-        "cnn", 3, 128, 20000)
+        "cnn",
+        3,
+        128,
+        20000,
+    )
     assert APP_DEFAULTS.train_images == 20000
 
 
@@ -195,11 +309,16 @@ def test_limits_read_as_written():
         TrainConfig(seed=-1).validate()
 
 
-@pytest.mark.parametrize("key, raw, expected", [
-    ("epochs", "abc", "Epochs must be a whole number"), ("dropout", "inf", "Dropout must be a number"),
-    ("augment", "maybe", "Augment must be true or false"), ("arch", "resnet", "Architecture must be one of"),
-    ("seed", str(2**31), "Seed must be between 0 and 2,147,483,647"),
-])
+@pytest.mark.parametrize(
+    "key, raw, expected",
+    [
+        ("epochs", "abc", "Epochs must be a whole number"),
+        ("dropout", "inf", "Dropout must be a number"),
+        ("augment", "maybe", "Augment must be true or false"),
+        ("arch", "resnet", "Architecture must be one of"),
+        ("seed", str(2**31), "Seed must be between 0 and 2,147,483,647"),
+    ],
+)
 def test_from_strings_says_what_was_expected(key, raw, expected):
     _, problems = TrainConfig.from_strings({key: raw})
     assert len(problems) == 1 and problems[0].startswith(f"Ignored {key}={raw!r}: {expected}")

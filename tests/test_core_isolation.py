@@ -31,7 +31,9 @@ def _imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module.split(".")[0])
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) in (
-                "import_module", "__import__"):
+            "import_module",
+            "__import__",
+        ):
             for arg in node.args[:1]:
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     names.add(arg.value.split(".")[0])
@@ -55,8 +57,10 @@ def test_core_never_imports_streamlit(path):
 def test_scanner_sees_imports(tmp_path):
     """Guard against the AST scan silently finding nothing."""
     sample = tmp_path / "sample.py"
-    sample.write_text("import os.path\nfrom streamlit import x\n"
-                      "def f():\n    import tensorflow as tf\n    importlib.import_module('keras.layers')\n")
+    sample.write_text(
+        "import os.path\nfrom streamlit import x\n"
+        "def f():\n    import tensorflow as tf\n    importlib.import_module('keras.layers')\n"
+    )
     assert _imported_modules(sample) >= {"os", "streamlit", "tensorflow", "keras"}
 
 

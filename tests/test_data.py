@@ -152,8 +152,13 @@ def test_load_mnist_is_cached_per_dir(idx_dir, tmp_path, monkeypatch):
 
 def test_load_mnist_from_keras_npz(tmp_path, monkeypatch, clean_cache):
     arrays = _arrays()
-    np.savez(tmp_path / "mnist.npz", x_train=arrays["train_images"], y_train=arrays["train_labels"],
-             x_test=arrays["test_images"], y_test=arrays["test_labels"])
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=arrays["train_images"],
+        y_train=arrays["train_labels"],
+        x_test=arrays["test_images"],
+        y_test=arrays["test_labels"],
+    )
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))
     (x_train, y_train), (x_test, y_test) = load_mnist()
     assert x_train.shape == (N_TRAIN, 28, 28) and x_test.shape == (N_TEST, 28, 28)
@@ -165,8 +170,13 @@ def test_load_mnist_from_keras_npz(tmp_path, monkeypatch, clean_cache):
 def test_truncated_npz_is_a_friendly_error(tmp_path, monkeypatch, clean_cache):
     """A half-written mnist.npz (e.g. an interrupted download) must not raise BadZipFile."""
     arrays = _arrays()
-    np.savez(tmp_path / "mnist.npz", x_train=arrays["train_images"], y_train=arrays["train_labels"],
-             x_test=arrays["test_images"], y_test=arrays["test_labels"])
+    np.savez(
+        tmp_path / "mnist.npz",
+        x_train=arrays["train_images"],
+        y_train=arrays["train_labels"],
+        x_test=arrays["test_images"],
+        y_test=arrays["test_labels"],
+    )
     raw = (tmp_path / "mnist.npz").read_bytes()
     (tmp_path / "mnist.npz").write_bytes(raw[: len(raw) // 2])
     monkeypatch.setenv("MNIST_DIR", str(tmp_path))

@@ -43,8 +43,11 @@ except ImportError:  # pragma: no cover - playwright is in requirements.txt
 
 if not REQUIRE_BROWSER:
     if CHROMIUM is None:
-        pytest.skip("Chromium not found (/usr/bin/chromium or `chromium` on PATH); "
-                    "set DIGIT_STUDIO_REQUIRE_BROWSER=1 to make this an error", allow_module_level=True)
+        pytest.skip(
+            "Chromium not found (/usr/bin/chromium or `chromium` on PATH); "
+            "set DIGIT_STUDIO_REQUIRE_BROWSER=1 to make this an error",
+            allow_module_level=True,
+        )
     if sync_playwright is None:
         pytest.skip("the playwright Python package is not installed", allow_module_level=True)
 
@@ -60,12 +63,17 @@ PAGE_TIMEOUT = 60.0  #: seconds for a page (and the model) to load on a busy 2-c
 @pytest.fixture(scope="module")
 def chromium_path() -> str:
     if CHROMIUM is None:
-        pytest.fail("DIGIT_STUDIO_REQUIRE_BROWSER=1 but no Chromium was found at /usr/bin/chromium "
-                    "or as `chromium` on PATH (install it: apt-get install chromium, or `make chromium`)",
-                    pytrace=False)
+        pytest.fail(
+            "DIGIT_STUDIO_REQUIRE_BROWSER=1 but no Chromium was found at /usr/bin/chromium "
+            "or as `chromium` on PATH (install it: apt-get install chromium, or `make chromium`)",
+            pytrace=False,
+        )
     if sync_playwright is None:
-        pytest.fail("DIGIT_STUDIO_REQUIRE_BROWSER=1 but the playwright package is not installed "
-                    "(pip install -r requirements.txt)", pytrace=False)
+        pytest.fail(
+            "DIGIT_STUDIO_REQUIRE_BROWSER=1 but the playwright package is not installed "
+            "(pip install -r requirements.txt)",
+            pytrace=False,
+        )
     return CHROMIUM
 
 
@@ -177,11 +185,15 @@ def test_draw_digits_and_reset(app_server, page):
             timing = draw.draw_digit(strokes, timeout=PREDICTION_TIMEOUT)
             shown, _ = draw.wait_prediction(digit, timeout=PREDICTION_TIMEOUT)
             if shown is None:
-                pytest.fail(f"{name}: expected the prediction {digit} within {PREDICTION_TIMEOUT:.0f}s "
-                            f"after the last stroke; the page shows {draw.prediction()!r}")
+                pytest.fail(
+                    f"{name}: expected the prediction {digit} within {PREDICTION_TIMEOUT:.0f}s "
+                    f"after the last stroke; the page shows {draw.prediction()!r}"
+                )
             assert_no_errors(draw)
             latency = "timeout" if timing.latency is None else f"{1000 * timing.latency:.0f} ms"
-            print(f"[e2e] {name}: {len(strokes)} stroke(s), predicted {shown}; result {latency} after the last mouse-up")
+            print(
+                f"[e2e] {name}: {len(strokes)} stroke(s), predicted {shown}; result {latency} after the last mouse-up"
+            )
 
     with step(page, "final-reset", app_server):
         draw.reset(timeout=PAGE_TIMEOUT)
@@ -319,8 +331,17 @@ def test_deep_link_to_draw_on_fresh_server_uses_app_navigation(chromium_path, br
             labels = page.locator("[data-testid='stSidebarNav'] a")
             labels.first.wait_for(state="visible")
             texts = [" ".join(t.split()) for t in labels.all_inner_texts()]
-            helpers = {"common", "internals", "model cache", "state", "timing", "widgets", "train results",
-                       "inside view", "learned view"}  # modules in pages/
+            helpers = {
+                "common",
+                "internals",
+                "model cache",
+                "state",
+                "timing",
+                "widgets",
+                "train results",
+                "inside view",
+                "learned view",
+            }  # modules in pages/
             assert not any(t.lower() in helpers for t in texts), f"sidebar lists a pages/ module as a page: {texts}"
             assert any("Draw" in t for t in texts), f"sidebar is not the app's navigation: {texts}"
     finally:

@@ -32,9 +32,11 @@ TIMEOUT = 60.0  #: seconds for the page (and the model) to load on a busy 2-core
 #: Names no real file system would give, as a hostile client can send them (each within the 60
 #: characters the page shows): links, an image, autolinks, an e-mail address, HTML, emphasis,
 #: an emoji shortcode and Streamlit's coloured text.
-HOSTILE_NAMES = ["[win](https://evil.example) ![x](https://evil.example/t).png",
-                 "www.evil.example a@evil.example <b>bold</b> **strong**.png",
-                 ":smile: :red[red] :material/home: $x^2$ `code` # h.png"]
+HOSTILE_NAMES = [
+    "[win](https://evil.example) ![x](https://evil.example/t).png",
+    "www.evil.example a@evil.example <b>bold</b> **strong**.png",
+    ":smile: :red[red] :material/home: $x^2$ `code` # h.png",
+]
 RENDERED_TAGS = re.compile(r"<(a|img|b|strong|em|code|span class=\"katex)\b")
 
 
@@ -55,7 +57,8 @@ def draw_page():
 
 def _upload(page, name: str, data: bytes) -> None:
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
-        files=[{"name": name, "mimeType": "image/png", "buffer": data}])
+        files=[{"name": name, "mimeType": "image/png", "buffer": data}]
+    )
 
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)

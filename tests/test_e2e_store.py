@@ -133,8 +133,9 @@ def stored_rows(data_dir, owner: str | None = None) -> dict[str, int]:
     """Rows per table in the store (of ``owner``, or of everyone), read beside the running server."""
     with sqlite3.connect(f"file:{data_dir / DB_FILE}?mode=ro", uri=True) as db:
         where, args = ("WHERE owner=?", (owner,)) if owner else ("", ())
-        return {t: db.execute(f"SELECT COUNT(*) FROM {t} {where}", args).fetchone()[0]
-                for t in ("runs", "prefs", "notes")}
+        return {
+            t: db.execute(f"SELECT COUNT(*) FROM {t} {where}", args).fetchone()[0] for t in ("runs", "prefs", "notes")
+        }
 
 
 @pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="set MNIST_DIR to the MNIST folder")
@@ -149,8 +150,9 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
             page.goto(server.base_url + "/", wait_until="domcontentloaded")
             page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Draw").first.wait_for(state="visible")
             seen = set(page.evaluate("Array.from(window.__menuSeen)"))
-            assert seen <= {"Home", "Train", "Draw"} | {f"{icon}{name}" for icon, name in
-                                                       (("🏠", "Home"), ("🏋️", "Train"), ("✏️", "Draw"))}, seen
+            assert seen <= {"Home", "Train", "Draw"} | {
+                f"{icon}{name}" for icon, name in (("🏠", "Home"), ("🏋️", "Train"), ("✏️", "Draw"))
+            }, seen
 
         with step(page, "store-train", server):
             page.goto(server.base_url + TINY_LINK, wait_until="domcontentloaded")
@@ -255,10 +257,17 @@ def test_a_phone_draws_with_touch_and_sees_the_answer_without_scrolling(browser,
             shown, _ = draw.wait_prediction(7, timeout=30)
             assert shown == "7", f"expected 7, the page shows {draw.prediction()!r}"
             assert page.evaluate("window.scrollY") == 0, "the page scrolled"
+
             def visible() -> list[dict]:
-                return [b for b in page.evaluate(PREDICTION_BOXES_JS)
-                        if b["shown"] and b["top"] >= 0 and b["bottom"] <= view["height"]
-                        and b["left"] >= 0 and b["right"] <= view["width"]]
+                return [
+                    b
+                    for b in page.evaluate(PREDICTION_BOXES_JS)
+                    if b["shown"]
+                    and b["top"] >= 0
+                    and b["bottom"] <= view["height"]
+                    and b["left"] >= 0
+                    and b["right"] <= view["width"]
+                ]
 
             # The strip is written in the same rerun as the big answer, but may paint a frame later.
             deadline = time.monotonic() + 10

@@ -59,16 +59,30 @@ def strided_functional() -> keras.Model:
 
 def strided_sequential() -> keras.Model:
     """A Sequential CNN with a nested Sequential block, input (28, 28, 1) and a separate softmax layer."""
-    block = keras.Sequential([layers.Conv2D(6, 3, strides=2, padding="same", name="inner_conv"),
-                              layers.Activation("relu", name="inner_relu")], name="block")
-    return keras.Sequential([keras.Input((28, 28, 1)), block, layers.Conv2D(10, 3, strides=2, name="outer_conv"),
-                             layers.Flatten(), layers.Dense(10, name="logits"), layers.Softmax(name="softmax")])
+    block = keras.Sequential(
+        [
+            layers.Conv2D(6, 3, strides=2, padding="same", name="inner_conv"),
+            layers.Activation("relu", name="inner_relu"),
+        ],
+        name="block",
+    )
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            block,
+            layers.Conv2D(10, 3, strides=2, name="outer_conv"),
+            layers.Flatten(),
+            layers.Dense(10, name="logits"),
+            layers.Softmax(name="softmax"),
+        ]
+    )
 
 
 def rnn_model() -> keras.Model:
     """Another architecture altogether: an LSTM reading the rows (no convolution, no hidden dense layer)."""
-    return keras.Sequential([keras.Input((28, 28)), layers.LSTM(16, name="rows"),
-                             layers.Dense(10, activation="softmax", name="answer")])
+    return keras.Sequential(
+        [keras.Input((28, 28)), layers.LSTM(16, name="rows"), layers.Dense(10, activation="softmax", name="answer")]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +108,11 @@ def expected_shapes(model: keras.Model) -> dict[str, tuple[int, ...]]:
 # --- activations ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make", [lambda: build_model("cnn", width=8), lambda: build_model("mlp"), strided_functional,
-                                  strided_sequential], ids=["cnn", "mlp", "strided-functional", "strided-nested"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: build_model("cnn", width=8), lambda: build_model("mlp"), strided_functional, strided_sequential],
+    ids=["cnn", "mlp", "strided-functional", "strided-nested"],
+)
 def test_activations_have_one_entry_per_shown_layer_with_its_shape(make) -> None:
     model = make()
     acts = explain.activations(model, bar_image())
@@ -344,10 +361,13 @@ def test_per_class_accuracy_agrees_with_the_confusion_matrix() -> None:
 
 def test_explain_images_is_light() -> None:
     """The pictures module is plain NumPy: no model library at import."""
-    code = ("import json, sys\nimport core.explain_images\n"
-            "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    code = (
+        "import json, sys\nimport core.explain_images\n"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 

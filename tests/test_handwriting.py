@@ -138,9 +138,7 @@ def test_random_canvas_digit_inside_and_nonempty(digit: int) -> None:
 def test_random_canvas_digit_size_limits() -> None:
     rng = np.random.default_rng(3)
     for _ in range(10):
-        img, strokes = random_canvas_digit(
-            0, rng, canvas=140, min_height=60, max_height=60, min_width=4, max_width=6
-        )
+        img, strokes = random_canvas_digit(0, rng, canvas=140, min_height=60, max_height=60, min_width=4, max_width=6)
         allp = np.vstack(strokes)
         assert img.shape == (140, 140, 4)
         assert np.isclose(np.ptp(allp[:, 1]), 60.0)
@@ -150,9 +148,7 @@ def test_random_canvas_digit_size_limits() -> None:
 def test_small_digit_brush_is_capped() -> None:
     rng = np.random.default_rng(9)
     for _ in range(10):
-        img, strokes = random_canvas_digit(
-            8, rng, min_height=40, max_height=40, min_width=30, max_width=30
-        )
+        img, strokes = random_canvas_digit(8, rng, min_height=40, max_height=40, min_width=30, max_width=30)
         # Brush capped to about height / 5 = 8 px: the ink is only slightly
         # larger than the stroke bounding box.
         allp = np.vstack(strokes)

@@ -81,8 +81,9 @@ def test_the_thinnest_accepted_image_keeps_min_side_pixels() -> None:
     assert out.shape == (MIN_SIDE, WORK_SIZE, 4)
 
 
-@pytest.mark.parametrize("fmt, what", [("TIFF", "TIFF"), ("BMP", "BMP"), ("WEBP", "WebP"), ("GIF", "GIF"),
-                                       ("EPS", "EPS")])
+@pytest.mark.parametrize(
+    "fmt, what", [("TIFF", "TIFF"), ("BMP", "BMP"), ("WEBP", "WebP"), ("GIF", "GIF"), ("EPS", "EPS")]
+)
 def test_other_formats_named_png_are_refused(fmt: str, what: str) -> None:
     data = _encode(Image.new("RGB", (64, 64), "white"), fmt)
     with pytest.raises(BadImageError, match=f"not an image Digit Studio can read: it is .*{what}.*PNG or JPEG"):

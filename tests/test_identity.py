@@ -30,23 +30,27 @@ def test_ids_carry_at_least_128_random_bits_and_differ(issuer):
     assert len(person_id) * 6 >= 128  # base64url: 6 bits a character
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),        # signature changed
-    lambda t: ("A" if t[0] != "A" else "B") + t[1:],          # id changed, old signature
-    lambda t: t.split(".")[0],                                # no signature
-    lambda t: t.split(".")[0] + "." + "A" * 43,               # made-up signature
-    lambda t: t + "=",                                        # trailing junk
-    lambda t: " " + t,
-    lambda t: t.replace(".", ":"),
-    lambda t: t.upper(),
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-1] + ("A" if t[-1] != "A" else "B"),  # signature changed
+        lambda t: ("A" if t[0] != "A" else "B") + t[1:],  # id changed, old signature
+        lambda t: t.split(".")[0],  # no signature
+        lambda t: t.split(".")[0] + "." + "A" * 43,  # made-up signature
+        lambda t: t + "=",  # trailing junk
+        lambda t: " " + t,
+        lambda t: t.replace(".", ":"),
+        lambda t: t.upper(),
+    ],
+)
 def test_a_forged_token_is_rejected(issuer, mangle):
     token = issuer.issue().token
     assert issuer.verify(mangle(token)) is None
 
 
-@pytest.mark.parametrize("value", [None, "", "x", 42, b"bytes", "a" * 10_000, "é" * 76, "../../etc/passwd",
-                                   "A" * 32 + "." + "A" * 42 + "\n"])
+@pytest.mark.parametrize(
+    "value", [None, "", "x", 42, b"bytes", "a" * 10_000, "é" * 76, "../../etc/passwd", "A" * 32 + "." + "A" * 42 + "\n"]
+)
 def test_a_malformed_cookie_is_rejected(issuer, value):
     assert issuer.verify(value) is None
 

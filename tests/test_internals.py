@@ -22,8 +22,15 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import script_runner
 
 from pages import internals
-from pages.internals import (CANVAS_NAMES, CANVAS_SCRIPT, CANVAS_SCRIPT_FILE, CHECKED_AGAINST, SEND_BUTTON_TITLE,
-                             STREAMLIT_PAGE_NAMES, SessionLiveness)
+from pages.internals import (
+    CANVAS_NAMES,
+    CANVAS_SCRIPT,
+    CANVAS_SCRIPT_FILE,
+    CHECKED_AGAINST,
+    SEND_BUTTON_TITLE,
+    STREAMLIT_PAGE_NAMES,
+    SessionLiveness,
+)
 
 
 @pytest.fixture
@@ -35,7 +42,9 @@ def fresh_log(monkeypatch, caplog) -> pytest.LogCaptureFixture:
 
 
 def logged(caplog: pytest.LogCaptureFixture) -> str:
-    return "\n".join(r.getMessage() for r in caplog.records if r.name == internals.__name__ and r.levelno >= logging.ERROR)
+    return "\n".join(
+        r.getMessage() for r in caplog.records if r.name == internals.__name__ and r.levelno >= logging.ERROR
+    )
 
 
 class FakeClock:
@@ -59,6 +68,7 @@ class FakeRuntime:
 
 
 # --- The pinned libraries still have every internal -------------------------------------------------------------
+
 
 def test_the_workarounds_were_checked_against_the_installed_versions() -> None:
     """An upgrade fails here first: re-check each workaround, then update ``CHECKED_AGAINST``."""
@@ -102,6 +112,7 @@ def test_the_canvas_script_is_the_js_file_with_the_send_button_title_filled_in()
 
 # --- Each workaround says so when its internal is gone ---------------------------------------------------------
 
+
 def test_keep_compiled_functions_replaces_streamlits_keras_reset() -> None:
     internals.keep_compiled_functions()
     assert script_runner._clean_problem_modules.__name__ == "close_pyplot_figures"
@@ -138,8 +149,7 @@ def test_use_app_navigation_logs_an_error_when_the_pages_directory_flag_is_gone(
     assert any("uses_pages_directory" in p for p in internals.check_internals())
 
 
-def test_the_canvas_script_logs_an_error_for_each_name_the_bundle_lacks(tmp_path: Path, monkeypatch,
-                                                                          fresh_log) -> None:
+def test_the_canvas_script_logs_an_error_for_each_name_the_bundle_lacks(tmp_path: Path, monkeypatch, fresh_log) -> None:
     bundle = tmp_path / "index-abc.js"
     bundle.write_text('render("dc-root", {className: "dc-toolbar"}, "upper-canvas", "aria-pressed")')
     problems = internals.bundle_problems("streamlit-drawable-canvas", [bundle], CANVAS_NAMES)
@@ -150,6 +160,7 @@ def test_the_canvas_script_logs_an_error_for_each_name_the_bundle_lacks(tmp_path
 
 
 # --- Session liveness ------------------------------------------------------------------------------------------
+
 
 def test_liveness_forgives_short_disconnections_and_ends_after_the_grace_period() -> None:
     runtime, clock = FakeRuntime(), FakeClock()
@@ -210,10 +221,13 @@ def test_log_internal_problems_logs_each_problem_once(monkeypatch, fresh_log) ->
     internals.log_internal_problems.__wrapped__()
     internals.log_internal_problems.__wrapped__()
     lines = logged(fresh_log).splitlines()
-    assert len(lines) == 2 and lines[0].endswith("streamlit 9.0 has no X") and lines[1].endswith("streamlit 9.0 has no Y")
+    assert (
+        len(lines) == 2 and lines[0].endswith("streamlit 9.0 has no X") and lines[1].endswith("streamlit 9.0 has no Y")
+    )
 
 
 # --- The server starts with app.py's navigation; the phone layout's names ----------------------------------------
+
 
 def test_start_with_app_navigation_decides_before_the_first_session(monkeypatch, tmp_path: Path) -> None:
     """A PagesManager made after it (the first session's) no longer looks for a pages/ folder."""
@@ -242,7 +256,9 @@ def test_start_with_app_navigation_logs_an_error_when_the_flag_is_no_longer_read
 
     monkeypatch.setattr(PagesManager, "__init__", init)
     internals.start_with_app_navigation()
-    assert "PagesManager.uses_pages_directory" in logged(fresh_log) and "menu of the files in pages/" in logged(fresh_log)
+    assert "PagesManager.uses_pages_directory" in logged(fresh_log) and "menu of the files in pages/" in logged(
+        fresh_log
+    )
 
 
 def test_serve_starts_streamlits_command_line_on_app_py_after_deciding(monkeypatch) -> None:
@@ -251,7 +267,9 @@ def test_serve_starts_streamlits_command_line_on_app_py_after_deciding(monkeypat
 
     seen = {}
     monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
-    monkeypatch.setattr(cli, "main", lambda args, prog_name: seen.update(args=args, flag=PagesManager.uses_pages_directory))
+    monkeypatch.setattr(
+        cli, "main", lambda args, prog_name: seen.update(args=args, flag=PagesManager.uses_pages_directory)
+    )
     serve.main(["--server.port", "1234"], warm=False)
     assert seen == {"args": ["run", str(serve.APP), "--server.port", "1234"], "flag": False}
     assert serve.APP.name == "app.py" and serve.APP.is_file()

@@ -31,9 +31,17 @@ def wait_for(predicate, timeout: float = TIMEOUT) -> None:
 
 
 def _result(config: TrainConfig, stopped: bool = False) -> TrainResult:
-    return TrainResult(model=None, config=config, history={"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []},
-                       test_loss=0.1, test_accuracy=0.9, stopped_early=stopped, epochs_completed=1.0, duration=0.1,
-                       samples_per_second=1.0)
+    return TrainResult(
+        model=None,
+        config=config,
+        history={"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []},
+        test_loss=0.1,
+        test_accuracy=0.9,
+        stopped_early=stopped,
+        epochs_completed=1.0,
+        duration=0.1,
+        samples_per_second=1.0,
+    )
 
 
 class FakeTrain:
@@ -189,12 +197,15 @@ def test_stop_while_queued_cancels():
     blocker.release.set()
 
 
-@pytest.mark.parametrize("error, words", [
-    (MemoryError(), "out of memory"),
-    (RuntimeError("ResourceExhausted: OOM when allocating tensor"), "out of memory"),
-    (MnistUnavailableError("MNIST_DIR=/nowhere is not a directory."), "MNIST_DIR=/nowhere"),
-    (ValueError("something odd"), "something odd"),
-])
+@pytest.mark.parametrize(
+    "error, words",
+    [
+        (MemoryError(), "out of memory"),
+        (RuntimeError("ResourceExhausted: OOM when allocating tensor"), "out of memory"),
+        (MnistUnavailableError("MNIST_DIR=/nowhere is not a directory."), "MNIST_DIR=/nowhere"),
+        (ValueError("something odd"), "something odd"),
+    ],
+)
 def test_failures_are_reported(error, words):
     slots = TrainingSlots(1)
     job = TrainingJob(CONFIG, slots=slots, train_fn=FakeTrain(error=error)).start()

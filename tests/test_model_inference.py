@@ -80,12 +80,15 @@ def test_seeded_build_leaves_global_random_state_alone():
     assert context.global_seed() == before
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"arch": "resnet"}, "unknown architecture"),
-    ({"arch": "mlp", "dropout": -0.1}, "dropout"),
-    ({"arch": "mlp", "dropout": 0.9}, "dropout"),
-    ({"arch": "cnn", "dropout": 1.5}, "dropout"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"arch": "resnet"}, "unknown architecture"),
+        ({"arch": "mlp", "dropout": -0.1}, "dropout"),
+        ({"arch": "mlp", "dropout": 0.9}, "dropout"),
+        ({"arch": "cnn", "dropout": 1.5}, "dropout"),
+    ],
+)
 def test_build_model_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         build_model(**kwargs)
@@ -117,8 +120,9 @@ def test_predict_proba_rejects_bad_shapes(tiny_cnn, shape):
 
 @pytest.mark.parametrize("input_shape", [(28, 28, 1), (784,)])
 def test_other_input_layouts(input_shape, tmp_path):
-    model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
-                              keras.layers.Dense(10, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input(input_shape), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
     images = _images(4)
     out = predict_proba(model, images)
     assert out.shape == (4, 10)
@@ -177,7 +181,7 @@ def test_load_corrupted_zip_member(saved_cnn, tmp_path):
     """The zip directory is intact but the weights inside are garbage."""
     raw = bytearray(saved_cnn.read_bytes())
     middle = len(raw) // 2
-    raw[middle:middle + 2000] = bytes(2000)
+    raw[middle : middle + 2000] = bytes(2000)
     path = tmp_path / "garbled.keras"
     path.write_bytes(bytes(raw))
     with pytest.raises(ModelLoadError, match="garbled.keras"):
@@ -185,11 +189,15 @@ def test_load_corrupted_zip_member(saved_cnn, tmp_path):
 
 
 def test_load_rejects_non_digit_models(tmp_path):
-    five = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")])
+    five = keras.Sequential(
+        [keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dense(5, activation="softmax")]
+    )
     five.save(tmp_path / "five.keras")
     with pytest.raises(ModelLoadError, match="10 digit classes"):
         load_model(tmp_path / "five.keras")
-    big = keras.Sequential([keras.Input((32, 32)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    big = keras.Sequential(
+        [keras.Input((32, 32)), keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]
+    )
     big.save(tmp_path / "big.keras")
     with pytest.raises(ModelLoadError, match="28×28"):
         load_model(tmp_path / "big.keras")

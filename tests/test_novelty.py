@@ -68,7 +68,7 @@ def test_noise_is_flagged_however_sure_the_model_is(kind: str, share: float) -> 
 def test_the_unsure_tier_needs_both_an_unsure_model_and_unusual_ink() -> None:
     image = np.zeros((28, 28), np.float32)
     for left in (4, 12, 20):  # three short bars: three pieces
-        image[8:20, left:left + 3] = 1
+        image[8:20, left : left + 3] = 1
     assert not not_a_digit(image, SURE)[0] and not_a_digit(image, UNSURE)[0]
     assert "3 separate marks" in digit_doubt(image, UNSURE)
 
@@ -89,10 +89,13 @@ def test_every_kind_of_non_digit_can_be_generated() -> None:
 
 
 def test_text_and_novelty_stay_light() -> None:
-    code = ("import json, sys\nimport core.text, core.novelty\n"
-            "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    code = (
+        "import json, sys\nimport core.text, core.novelty\n"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 
@@ -102,5 +105,6 @@ def test_the_ink_is_judged_as_drawn_not_as_redrawn_by_the_stroke_step():
 
     canvas, background = non_digit("dots", np.random.default_rng(5))
     result = normalize(canvas, background)
-    np.testing.assert_array_equal(ink_as_drawn(result, canvas, background),
-                                  normalize(canvas, background, stroke=False).image)
+    np.testing.assert_array_equal(
+        ink_as_drawn(result, canvas, background), normalize(canvas, background, stroke=False).image
+    )

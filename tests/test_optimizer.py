@@ -25,18 +25,22 @@ def test_learning_rate_matches_keras(step):
 def _model() -> keras.Model:
     """A small seeded classifier: a dense layer with bias, batch norm (non-trainable variables too), softmax."""
     init = keras.initializers.GlorotUniform(seed=7)
-    return keras.Sequential([
-        keras.Input((12,)),
-        keras.layers.Dense(16, activation="relu", kernel_initializer=init),
-        keras.layers.BatchNormalization(),
-        keras.layers.Dense(5, activation="softmax", kernel_initializer=init),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((12,)),
+            keras.layers.Dense(16, activation="relu", kernel_initializer=init),
+            keras.layers.BatchNormalization(),
+            keras.layers.Dense(5, activation="softmax", kernel_initializer=init),
+        ]
+    )
 
 
 def _batches(steps: int) -> list[tuple[tf.Tensor, tf.Tensor]]:
     rng = np.random.default_rng(0)
-    return [(tf.constant(rng.normal(size=(32, 12)).astype(np.float32)), tf.constant(rng.integers(0, 5, 32)))
-            for _ in range(steps)]
+    return [
+        (tf.constant(rng.normal(size=(32, 12)).astype(np.float32)), tf.constant(rng.integers(0, 5, 32)))
+        for _ in range(steps)
+    ]
 
 
 def _train(model: keras.Model, apply, batches) -> list[list[np.ndarray]]:
@@ -55,8 +59,10 @@ def _train(model: keras.Model, apply, batches) -> list[list[np.ndarray]]:
 SCHEDULES = {
     "constant": (lambda: 3e-3, lambda: 3e-3),
     "cosine, same schedule": (lambda: LearningRate(3e-3, 6, alpha=0.05), lambda: LearningRate(3e-3, 6, alpha=0.05)),
-    "cosine, Keras' CosineDecay": (lambda: keras.optimizers.schedules.CosineDecay(3e-3, 6, alpha=0.05),
-                                   lambda: LearningRate(3e-3, 6, alpha=0.05)),
+    "cosine, Keras' CosineDecay": (
+        lambda: keras.optimizers.schedules.CosineDecay(3e-3, 6, alpha=0.05),
+        lambda: LearningRate(3e-3, 6, alpha=0.05),
+    ),
 }
 
 

@@ -98,8 +98,7 @@ def test_background_styles_agree(digit):
     light = _large_centred(strokes, ink=(20, 20, 30), background=(250, 250, 245))
     transparent = _large_centred(strokes, ink=(0, 0, 0), background=None)
     assert (transparent[..., :3] == 0).all()  # the ink is only in alpha
-    results = {name: normalize(img) for name, img in
-               (("dark", dark), ("light", light), ("transparent", transparent))}
+    results = {name: normalize(img) for name, img in (("dark", dark), ("light", light), ("transparent", transparent))}
     for name, result in results.items():
         assert result.background == name
         assert result.image is not None
@@ -238,7 +237,7 @@ def test_pixel_preview():
     image[5, 7] = 1.0
     big = pixel_preview(image, scale=8)
     assert big.shape == (224, 224, 3) and big.dtype == np.uint8
-    assert (big[5 * 8 + 1:6 * 8, 7 * 8 + 1:8 * 8] == 255).all()
+    assert (big[5 * 8 + 1 : 6 * 8, 7 * 8 + 1 : 8 * 8] == 255).all()
     assert big[8 * 8 + 3, 9 * 8 + 3].tolist() == [0, 0, 0]  # inside a dark pixel
     assert big[0, 3].tolist() == [40, 48, 64]  # grid line
     plain = pixel_preview(image, scale=3, grid=True)  # grid only from scale 4

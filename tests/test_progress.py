@@ -89,8 +89,12 @@ def test_tracker_reports_blocks_and_epochs():
     assert batches[1].loss == pytest.approx(0.8) and batches[1].accuracy == pytest.approx(0.6)
     assert tracker.batch_history == batches and tracker.batches_done == 10
     assert len(validations) == 2 and all(e.complete for e in epochs)
-    assert tracker.history == {"loss": [pytest.approx(0.8)] * 2, "accuracy": [pytest.approx(0.6)] * 2,
-                               "val_loss": [0.5, 0.5], "val_accuracy": [0.75, 0.75]}
+    assert tracker.history == {
+        "loss": [pytest.approx(0.8)] * 2,
+        "accuracy": [pytest.approx(0.6)] * 2,
+        "val_loss": [0.5, 0.5],
+        "val_accuracy": [0.75, 0.75],
+    }
     assert (epochs[1].epoch, epochs[1].epochs, epochs[1].val_accuracy) == (1, 2, 0.75)
     assert tracker.epochs_completed == 2.0
     assert all(0.0 <= b.elapsed <= e.elapsed for b, e in zip(batches[1::2], epochs))
@@ -122,7 +126,8 @@ def test_progress_does_not_import_tensorflow():
         "stop = StopSignal(); stop.set()\n"
         "print(json.dumps(sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

@@ -29,13 +29,31 @@ class FakeModel:
 def fake_result(stopped: bool = False) -> SimpleNamespace:
     probabilities = np.eye(10)[LABELS] * 0.9 + 0.01
     probabilities[:3] = np.eye(10)[(LABELS[:3] + 1) % 10]  # three confident mistakes
-    batches = [SimpleNamespace(epoch=e, epochs=2, batch=b, batches=300, loss=1.0 / (b + e * 300),
-                               accuracy=0.5 + b / 1000, elapsed=0.0) for e in range(2) for b in range(1, 301)]
-    return SimpleNamespace(model=FakeModel(), config=APP_DEFAULTS, test_loss=0.12, test_accuracy=0.97,
-                           history={"loss": [0.5, 0.3], "accuracy": [0.8, 0.9], "val_loss": [0.4, float("nan")],
-                                    "val_accuracy": [0.85, float("nan")]},
-                           stopped_early=stopped, epochs_completed=1.5 if stopped else 2.0, duration=3.0,
-                           samples_per_second=1000.0, batch_history=batches, test_probabilities=probabilities)
+    batches = [
+        SimpleNamespace(
+            epoch=e, epochs=2, batch=b, batches=300, loss=1.0 / (b + e * 300), accuracy=0.5 + b / 1000, elapsed=0.0
+        )
+        for e in range(2)
+        for b in range(1, 301)
+    ]
+    return SimpleNamespace(
+        model=FakeModel(),
+        config=APP_DEFAULTS,
+        test_loss=0.12,
+        test_accuracy=0.97,
+        history={
+            "loss": [0.5, 0.3],
+            "accuracy": [0.8, 0.9],
+            "val_loss": [0.4, float("nan")],
+            "val_accuracy": [0.85, float("nan")],
+        },
+        stopped_early=stopped,
+        epochs_completed=1.5 if stopped else 2.0,
+        duration=3.0,
+        samples_per_second=1000.0,
+        batch_history=batches,
+        test_probabilities=probabilities,
+    )
 
 
 class FakeJob:
@@ -170,8 +188,10 @@ def test_sessions_asking_at_once_share_one_store_and_one_registry(tmp_path):
     from core.store import open_store
 
     found: list[tuple] = []
-    threads = [threading.Thread(target=lambda: found.append((open_store(tmp_path), shared_trainings(tmp_path))))
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: found.append((open_store(tmp_path), shared_trainings(tmp_path))))
+        for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:

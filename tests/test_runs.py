@@ -29,18 +29,30 @@ class _SavingModel:
         Path(path).write_bytes(b"keras zip")
 
 
-def result(config: TrainConfig = APP_DEFAULTS, history: dict | None = None, stopped_early: bool = False,
-           **values) -> SimpleNamespace:
+def result(
+    config: TrainConfig = APP_DEFAULTS, history: dict | None = None, stopped_early: bool = False, **values
+) -> SimpleNamespace:
     """A stand-in for ``core.training.TrainResult`` with the fields runs read."""
-    fields = {"model": _SavingModel(), "config": config, "history": history or HISTORY, "test_loss": 0.3,
-              "test_accuracy": 0.9876, "stopped_early": stopped_early, "epochs_completed": 2.0,
-              "duration": 12.34, "samples_per_second": 5000.0, **values}
+    fields = {
+        "model": _SavingModel(),
+        "config": config,
+        "history": history or HISTORY,
+        "test_loss": 0.3,
+        "test_accuracy": 0.9876,
+        "stopped_early": stopped_early,
+        "epochs_completed": 2.0,
+        "duration": 12.34,
+        "samples_per_second": 5000.0,
+        **values,
+    }
     return SimpleNamespace(**fields)
 
 
 def test_importing_runs_loads_no_tensorflow():
-    code = ("import json, sys\nimport core.runs\n"
-            "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n")
+    code = (
+        "import json, sys\nimport core.runs\n"
+        "print(json.dumps(sorted(m for m in ('tensorflow', 'keras', 'streamlit') if m in sys.modules)))\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
@@ -75,8 +87,10 @@ def test_epoch_updates_rebuild_the_history():
     from core.training import EpochUpdate
 
     updates = epoch_updates(result(TrainConfig(epochs=4)))
-    assert updates == [EpochUpdate(0, 4, 0.5, 0.85, 0.4, 0.88, 0.0, complete=True),
-                       EpochUpdate(1, 4, 0.3, 0.9, 0.35, 0.91, 0.0, complete=True)]
+    assert updates == [
+        EpochUpdate(0, 4, 0.5, 0.85, 0.4, 0.88, 0.0, complete=True),
+        EpochUpdate(1, 4, 0.3, 0.9, 0.35, 0.91, 0.0, complete=True),
+    ]
 
 
 def test_epoch_updates_mark_only_a_stopped_runs_last_epoch_incomplete():
@@ -101,13 +115,46 @@ def test_history_table_is_indexed_by_epoch_from_one():
 
 
 def test_comparison_rows_hold_each_runs_settings_and_scores():
-    first = Run(1, result(TrainConfig(arch="mlp", epochs=3, batch_size=64, dropout=0.1, learning_rate=3e-3,
-                                      augment=True, seed=7, train_size=5000)), "done")
-    second = Run(2, result(TrainConfig(train_size=None, epochs=5), epochs_completed=2.5, stopped_early=True,
-                           test_accuracy=0.95, duration=3.06), "stopped")
+    first = Run(
+        1,
+        result(
+            TrainConfig(
+                arch="mlp",
+                epochs=3,
+                batch_size=64,
+                dropout=0.1,
+                learning_rate=3e-3,
+                augment=True,
+                seed=7,
+                train_size=5000,
+            )
+        ),
+        "done",
+    )
+    second = Run(
+        2,
+        result(
+            TrainConfig(train_size=None, epochs=5),
+            epochs_completed=2.5,
+            stopped_early=True,
+            test_accuracy=0.95,
+            duration=3.06,
+        ),
+        "stopped",
+    )
     rows = comparison_rows([first, second])
-    assert rows[0] == {"run": 1, "arch": "mlp", "epochs": "2/3", "batch": 64, "dropout": 0.1, "lr": 3e-3,
-                       "augment": True, "images": 5000, "seed": 7, "test accuracy": 0.9876, "time (s)": 12.3}
+    assert rows[0] == {
+        "run": 1,
+        "arch": "mlp",
+        "epochs": "2/3",
+        "batch": 64,
+        "dropout": 0.1,
+        "lr": 3e-3,
+        "augment": True,
+        "images": 5000,
+        "seed": 7,
+        "test accuracy": 0.9876,
+        "time (s)": 12.3,
+    }
     assert rows[1]["epochs"] == "2.5/5" and rows[1]["images"] == 50000 and rows[1]["time (s)"] == 3.1
     assert comparison_rows([]) == []
-

@@ -14,8 +14,17 @@ from PIL import Image
 
 from core.images import MAX_BYTES, WORK_SIZE, BadImageError, decode_upload
 from core.metrics import Mistake, confusion_matrix, evaluate, mistakes, predict_dataset, scores
-from core.storage import (InvalidModelName, ModelExists, list_models, model_bytes, read_card, save_model, save_new,
-                          validate_name, write_card)
+from core.storage import (
+    InvalidModelName,
+    ModelExists,
+    list_models,
+    model_bytes,
+    read_card,
+    save_model,
+    save_new,
+    validate_name,
+    write_card,
+)
 
 # --- validate_name ------------------------------------------------------------------------
 
@@ -25,12 +34,25 @@ def test_validate_name_accepts(name):
     assert validate_name(name) == name.strip()
 
 
-@pytest.mark.parametrize("name, words", [
-    ("", "name"), ("   ", "name"), (None, "name"), ("a/b", "not a valid name"), ("..", "not a valid name"),
-    ("../evil", "not a valid name"), ("has space", "not a valid name"), ("x" * 65, "not a valid name"),
-    ("default", "bundled"), ("DEFAULT", "bundled"), ("naïve", "not a valid name"), ("a.keras", "not a valid name"),
-    ("a\\b", "not a valid name"), ("tab\there", "not a valid name"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("", "name"),
+        ("   ", "name"),
+        (None, "name"),
+        ("a/b", "not a valid name"),
+        ("..", "not a valid name"),
+        ("../evil", "not a valid name"),
+        ("has space", "not a valid name"),
+        ("x" * 65, "not a valid name"),
+        ("default", "bundled"),
+        ("DEFAULT", "bundled"),
+        ("naïve", "not a valid name"),
+        ("a.keras", "not a valid name"),
+        ("a\\b", "not a valid name"),
+        ("tab\there", "not a valid name"),
+    ],
+)
 def test_validate_name_rejects(name, words):
     with pytest.raises(InvalidModelName, match=words):
         validate_name(name)
@@ -346,13 +368,15 @@ def test_confusion_matrix():
 
 
 def test_mistakes_most_confident_first():
-    probabilities = np.array([
-        [0.9, 0.1, 0.0],   # right
-        [0.3, 0.7, 0.0],   # wrong (true 0), confidence 0.7
-        [0.05, 0.0, 0.95],  # wrong (true 1), confidence 0.95
-        [0.2, 0.2, 0.6],   # right
-        [0.6, 0.4, 0.0],   # wrong (true 2), confidence 0.6
-    ])
+    probabilities = np.array(
+        [
+            [0.9, 0.1, 0.0],  # right
+            [0.3, 0.7, 0.0],  # wrong (true 0), confidence 0.7
+            [0.05, 0.0, 0.95],  # wrong (true 1), confidence 0.95
+            [0.2, 0.2, 0.6],  # right
+            [0.6, 0.4, 0.0],  # wrong (true 2), confidence 0.6
+        ]
+    )
     y_true = np.array([0, 0, 1, 2, 2])
     found = mistakes(probabilities, y_true)
     assert found == [Mistake(2, 1, 2, 0.95), Mistake(1, 0, 1, 0.7), Mistake(4, 2, 0, 0.6)]

@@ -31,10 +31,14 @@ class Clock:
 
 
 def record(accuracy: float = 0.9) -> RunRecord:
-    return RunRecord(config={"arch": "mlp", "epochs": 1}, history={"loss": [0.5], "val_loss": [float("nan")]},
-                     metrics={"test_accuracy": accuracy, "test_loss": 0.3},
-                     curve={"loss": {"epoch": [0.5, 1.0], "value": [1, .5]}},
-                     confusion=[[1] * 10] * 10, mistakes=[{"index": 3, "true": 1, "predicted": 7, "confidence": 0.9}])
+    return RunRecord(
+        config={"arch": "mlp", "epochs": 1},
+        history={"loss": [0.5], "val_loss": [float("nan")]},
+        metrics={"test_accuracy": accuracy, "test_loss": 0.3},
+        curve={"loss": {"epoch": [0.5, 1.0], "value": [1, 0.5]}},
+        confusion=[[1] * 10] * 10,
+        mistakes=[{"index": 3, "true": 1, "predicted": 7, "confidence": 0.9}],
+    )
 
 
 def model_writer(content: bytes = b"model"):
@@ -305,8 +309,13 @@ def test_a_process_killed_mid_save_leaves_the_previous_state(tmp_path, where):
 
 # -- settings ---------------------------------------------------------------------------
 def test_limits_and_folder_come_from_the_environment(tmp_path):
-    env = {"DIGIT_STUDIO_DATA": str(tmp_path), "DIGIT_STUDIO_MAX_RUNS": "7", "DIGIT_STUDIO_MAX_STORE_MB": "64",
-           "DIGIT_STUDIO_RETENTION_DAYS": "0", "DIGIT_STUDIO_MAX_SAVED_MODELS": "2"}
+    env = {
+        "DIGIT_STUDIO_DATA": str(tmp_path),
+        "DIGIT_STUDIO_MAX_RUNS": "7",
+        "DIGIT_STUDIO_MAX_STORE_MB": "64",
+        "DIGIT_STUDIO_RETENTION_DAYS": "0",
+        "DIGIT_STUDIO_MAX_SAVED_MODELS": "2",
+    }
     assert data_folder(env) == tmp_path and data_folder({}) == PROJECT_DATA
     assert StoreLimits.from_env(env) == StoreLimits(7, 64 * 2**20, 0.0, 2)
     assert StoreLimits.from_env({}) == StoreLimits()

@@ -85,11 +85,14 @@ def test_distance_to_is_exact():
     assert (limited[~near] > 4).all()  # beyond the limit: only "farther than that"
 
 
-@pytest.mark.parametrize(("pixels", "expected"), [
-    ([], 0),
-    ([(slice(2, 7), slice(2, 7))], 1),  # a square
-    ([(slice(2, 7), slice(2, 7)), (slice(10, 12), slice(10, 12))], 2),  # two pieces
-])
+@pytest.mark.parametrize(
+    ("pixels", "expected"),
+    [
+        ([], 0),
+        ([(slice(2, 7), slice(2, 7))], 1),  # a square
+        ([(slice(2, 7), slice(2, 7)), (slice(10, 12), slice(10, 12))], 2),  # two pieces
+    ],
+)
 def test_euler_number(pixels, expected):
     mask = np.zeros((14, 14), bool)
     for where in pixels:
@@ -212,8 +215,10 @@ def test_mnist_digits_unchanged(mnist):
             continue
         changed += 1
         new, old = (result.image, plain) if result.stroke.after < result.stroke.before else (plain, result.image)
-        inside = [(np.roll(old, shift, (0, 1)) > 0.1)[new > 0.5].mean() for shift in ((0, 0), (0, 1), (1, 0), (1, 1),
-                                                                                  (0, -1), (-1, 0), (-1, -1))]
+        inside = [
+            (np.roll(old, shift, (0, 1)) > 0.1)[new > 0.5].mean()
+            for shift in ((0, 0), (0, 1), (1, 0), (1, 1), (0, -1), (-1, 0), (-1, -1))
+        ]
         assert max(inside) > 0.85, (result.stroke, inside)
     assert changed <= 0.08 * len(digits)  # MNIST's own 2nd-98th percentile widths pass through
     assert np.mean(differences) < 0.01

@@ -127,8 +127,11 @@ class FakePage:
 
     def evaluate(self, js: str, arg: Any = None) -> Any:
         name = JS_NAMES[js]
-        result = {"arm": "before", "snapshot": SNAP,
-                  "wait": {"first": 1000.0, "settled": 2000.0, "sawRun": True, "changed": True, "snap": SNAP}}[name]
+        result = {
+            "arm": "before",
+            "snapshot": SNAP,
+            "wait": {"first": 1000.0, "settled": 2000.0, "sawRun": True, "changed": True, "snap": SNAP},
+        }[name]
         return self.rec.io(("evaluate", name, arg), result)
 
 
@@ -140,9 +143,17 @@ async def _session(draw: Any) -> list:
 
     opened = await done(draw.open(timeout=5.0))
     timing = await done(draw.draw_digit([[(10.0, 10.0), (10.0, 50.0)], [(30.0, 30.0)]], timeout=3.0))
-    return [opened is draw, timing.seen, timing.settled, timing.snap, len(timing.released),
-            await done(draw.click_and_wait("Undo", timeout=3.0)), await done(draw.reset(timeout=3.0)),
-            await done(draw.error_texts()), await done(draw.snapshot())]
+    return [
+        opened is draw,
+        timing.seen,
+        timing.settled,
+        timing.snap,
+        len(timing.released),
+        await done(draw.click_and_wait("Undo", timeout=3.0)),
+        await done(draw.reset(timeout=3.0)),
+        await done(draw.error_texts()),
+        await done(draw.snapshot()),
+    ]
 
 
 def test_sync_and_async_drivers_make_the_same_calls_and_return_the_same() -> None:
@@ -161,8 +172,12 @@ def test_a_stroke_is_armed_drawn_then_waited_for() -> None:
     timing = DrawPage(page, "http://127.0.0.1:1").draw_digit([[(0.0, 0.0), (0.0, 40.0)]], timeout=2.0)
     assert page.rec.calls == [
         ("evaluate", "arm", None),
-        ("scroll", "canvas.upper-canvas"), ("bounding_box", "canvas.upper-canvas"),
-        ("move", 10.0, 20.0, 1), ("down",), ("move", 10.0, 60.0, 10), ("up",),
+        ("scroll", "canvas.upper-canvas"),
+        ("bounding_box", "canvas.upper-canvas"),
+        ("move", 10.0, 20.0, 1),
+        ("down",),
+        ("move", 10.0, 60.0, 10),
+        ("up",),
         ("evaluate", "wait", 2000.0),
     ]
     assert timing.latency == 0.0  # the fake result "showed" long before the mouse-up

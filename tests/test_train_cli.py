@@ -27,8 +27,9 @@ def test_help_does_not_import_tensorflow():
         "heavy = sorted(m for m in ('tensorflow', 'keras', 'numpy', 'jax', 'torch') if m in sys.modules)\n"
         "print(json.dumps({'code': code, 'heavy': heavy, 'help': out.getvalue()}))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout.strip().splitlines()[-1])
     assert answer["code"] == 0 and answer["heavy"] == []
@@ -37,8 +38,14 @@ def test_help_does_not_import_tensorflow():
 
 
 def test_module_help_answers():
-    proc = subprocess.run([sys.executable, "-m", "core.train", "--help"], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.train", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0 and "usage: python -m core.train" in proc.stdout
 
 

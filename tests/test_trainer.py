@@ -35,8 +35,10 @@ def test_trainer_pool_is_bounded():
 
 def _block(k: int, batch: int, seed: int = 0) -> tuple[tf.Tensor, tf.Tensor]:
     rng = np.random.default_rng(seed)
-    return (tf.constant(rng.random((k, batch, 28, 28), dtype=np.float32)),
-            tf.constant(rng.integers(0, 10, (k, batch)).astype(np.int32)))
+    return (
+        tf.constant(rng.random((k, batch, 28, 28), dtype=np.float32)),
+        tf.constant(rng.integers(0, 10, (k, batch)).astype(np.int32)),
+    )
 
 
 def test_block_trainer_trains_a_block_and_honours_its_stop_flag():

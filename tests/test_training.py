@@ -30,10 +30,10 @@ def synthetic_data(synthetic_digits):
 def test_one_epoch_on_synthetic_data(synthetic_data):
     batches: list[BatchUpdate] = []
     epochs: list[EpochUpdate] = []
-    config = TrainConfig(arch="cnn", width=4, epochs=1, batch_size=32, val_size=100, augment=True,
-                         schedule="cosine", seed=1)
-    result = train(config, on_batch=batches.append, on_epoch=epochs.append, data=synthetic_data,
-                   steps_per_execution=2)
+    config = TrainConfig(
+        arch="cnn", width=4, epochs=1, batch_size=32, val_size=100, augment=True, schedule="cosine", seed=1
+    )
+    result = train(config, on_batch=batches.append, on_epoch=epochs.append, data=synthetic_data, steps_per_execution=2)
     n_batches = math.ceil(300 / 32)  # 400 images minus 100 for validation
     assert batches and len(batches) <= n_batches
     assert batches[-1].batch == n_batches and batches[-1].batches == n_batches
@@ -82,8 +82,9 @@ def test_stop_from_hook_after_first_group(synthetic_data):
         stop.set()
 
     config = TrainConfig(arch="mlp", epochs=3, batch_size=32, val_size=100, seed=0)
-    result = train(config, on_batch=on_batch, on_epoch=epochs_seen.append, stop=stop, data=synthetic_data,
-                   steps_per_execution=2)
+    result = train(
+        config, on_batch=on_batch, on_epoch=epochs_seen.append, stop=stop, data=synthetic_data, steps_per_execution=2
+    )
     assert stop.is_set()
     assert result.stopped_early is True
     assert result.epochs_completed < 1.0 and result.epochs_completed < config.epochs
@@ -133,8 +134,19 @@ def test_compiled_step_is_reused_and_runs_stay_reproducible(synthetic_data):
     first = train(config, data=synthetic_data, steps_per_execution=3)
     (trainer,) = _trainers_for(config)
     # Another learning rate, schedule and batch size: the same compiled step serves.
-    other = train(TrainConfig(arch="mlp", epochs=1, batch_size=16, val_size=100, dropout=0.25, seed=9,
-                              learning_rate=3e-3, schedule="cosine"), data=synthetic_data)
+    other = train(
+        TrainConfig(
+            arch="mlp",
+            epochs=1,
+            batch_size=16,
+            val_size=100,
+            dropout=0.25,
+            seed=9,
+            learning_rate=3e-3,
+            schedule="cosine",
+        ),
+        data=synthetic_data,
+    )
     again = train(config, data=synthetic_data, steps_per_execution=3)
     assert _trainers_for(config) == [trainer] and trainer._step.experimental_get_tracing_count() == 1
     # Reset restores everything a fresh build has: weights, dropout seeds, optimizer state.
@@ -163,10 +175,24 @@ def test_failed_run_does_not_return_its_trainer(synthetic_data):
 def test_every_name_is_still_importable_from_core_training():
     from core import config, metrics, optimizer, pipeline, progress, trainer, training
 
-    homes = {"TrainConfig": config, "train": training, "TrainResult": progress, "BatchUpdate": progress,
-             "EpochUpdate": progress, "StopSignal": progress, "ProgressTracker": progress, "BlockTrainer": trainer,
-             "FusedAdam": optimizer, "LearningRate": optimizer, "copy_variables": trainer, "augment_batch": pipeline,
-             "evaluate": metrics, "predict_dataset": metrics, "scores": metrics, "steps_per_execution_for": trainer}
+    homes = {
+        "TrainConfig": config,
+        "train": training,
+        "TrainResult": progress,
+        "BatchUpdate": progress,
+        "EpochUpdate": progress,
+        "StopSignal": progress,
+        "ProgressTracker": progress,
+        "BlockTrainer": trainer,
+        "FusedAdam": optimizer,
+        "LearningRate": optimizer,
+        "copy_variables": trainer,
+        "augment_batch": pipeline,
+        "evaluate": metrics,
+        "predict_dataset": metrics,
+        "scores": metrics,
+        "steps_per_execution_for": trainer,
+    }
     assert sorted(training.__all__) == sorted(homes)
     for name, home in homes.items():
         assert getattr(training, name) is getattr(home, name), name

@@ -71,8 +71,10 @@ class StrokeTiming:
     @property
     def latencies(self) -> list[float | None]:
         """Mouse-up → result seconds of every stroke."""
-        return [None if s is None or t is None else max(0.0, s - r)
-                for r, s, t in zip(self.released, self.seen, self.settled)]
+        return [
+            None if s is None or t is None else max(0.0, s - r)
+            for r, s, t in zip(self.released, self.seen, self.settled)
+        ]
 
 
 def action(steps: Callable[..., Steps]) -> Callable[..., Any]:
@@ -246,8 +248,9 @@ class DrawPage(DrawActions):
         except Exception:
             return None
 
-    def wait_prediction(self, expected: str | int | None = None, timeout: float = 20.0,
-                        poll: float = 0.05) -> tuple[str | None, float]:
+    def wait_prediction(
+        self, expected: str | int | None = None, timeout: float = 20.0, poll: float = 0.05
+    ) -> tuple[str | None, float]:
         """Poll until a prediction (``expected``, or any when None) is shown.
 
         Returns (digit shown, or None on timeout; ``time.time()`` when seen/given up).

@@ -10,8 +10,9 @@ import numpy as np
 MouseOp = tuple
 
 
-def mouse_ops(strokes: Iterable[Sequence[Sequence[float]]], box: dict, step_px: float = 4.0,
-              canvas_size: float = 280.0) -> list[list[MouseOp]]:
+def mouse_ops(
+    strokes: Iterable[Sequence[Sequence[float]]], box: dict, step_px: float = 4.0, canvas_size: float = 280.0
+) -> list[list[MouseOp]]:
     """Mouse operations drawing ``strokes`` (canvas pixels) on a canvas at ``box`` (page pixels).
 
     Returns one list per stroke of ``("move", x, y, steps)``, ``("down",)``

@@ -62,7 +62,10 @@ SNAPSHOT_JS = "() => {" + _SNAPSHOT_FN + " return snapshot(); }"
 #: fetches Streamlit's HTML-markdown code on a page's first prediction), which does not count.
 #: "Settled": additionally the script state is back to ``notRunning`` and nothing changed between
 #: two checks.
-ARM_JS = "() => {" + _SNAPSHOT_FN + """
+ARM_JS = (
+    "() => {"
+    + _SNAPSHOT_FN
+    + """
   if (window.__dsWatch) window.__dsWatch.stop();
   const w = {before: snapshot().signature, sawRun: false, first: null, settled: null, snap: null, waiters: []};
   let last = w.before;
@@ -96,11 +99,15 @@ ARM_JS = "() => {" + _SNAPSHOT_FN + """
   window.__dsWatch = w;
   return w.before;
 }"""
+)
 
 #: Wait for the armed watcher (argument: timeout in ms). Resolves to {first, settled, snap}:
 #: wall-clock ms (``Date.now()``) when the new result first showed / when the app had settled
 #: (null when not within the timeout), and the latest snapshot.
-WAIT_JS = "async (timeoutMs) => {" + _SNAPSHOT_FN + """
+WAIT_JS = (
+    "async (timeoutMs) => {"
+    + _SNAPSHOT_FN
+    + """
   const w = window.__dsWatch;
   if (!w) throw new Error('no watcher armed');
   if (w.settled === null) {
@@ -114,3 +121,4 @@ WAIT_JS = "async (timeoutMs) => {" + _SNAPSHOT_FN + """
   return {first: w.first, settled: w.settled, sawRun: w.sawRun, changed: snapshot().signature !== w.before,
           snap: w.settled === null ? snapshot() : w.snap};
 }"""
+)

@@ -44,8 +44,13 @@ class AppServer:
         python: Interpreter (default: the project's .venv, else this one).
     """
 
-    def __init__(self, port: int | None = None, env: dict[str, str] | None = None,
-                 log_path: Path | None = None, python: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        log_path: Path | None = None,
+        python: str | None = None,
+    ) -> None:
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         venv_python = ROOT / ".venv" / "bin" / "python"
@@ -88,11 +93,21 @@ class AppServer:
         """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "wb")
-        cmd = [self.python, "serve.py",
-               "--server.port", str(self.port), "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=self.env, stdout=self._log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = [
+            self.python,
+            "serve.py",
+            "--server.port",
+            str(self.port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ]
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             self.wait_healthy(timeout)
         except BaseException:
@@ -109,8 +124,7 @@ class AppServer:
             raise RuntimeError("the server is not started")
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {proc.returncode}; "
-                                   f"log:\n{self.log_tail()}")
+                raise RuntimeError(f"streamlit exited with code {proc.returncode}; log:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     if resp.status == 200:

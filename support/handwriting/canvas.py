@@ -49,8 +49,7 @@ def fit_polylines(strokes: list[np.ndarray], canvas: float = 280.0, margin: floa
     return [s + shift for s in strokes]
 
 
-def digit_polylines(digit: int, rng: np.random.Generator, x0: float, y0: float,
-                    height: float) -> list[np.ndarray]:
+def digit_polylines(digit: int, rng: np.random.Generator, x0: float, y0: float, height: float) -> list[np.ndarray]:
     """Realistic strokes of ``digit`` placed on the canvas.
 
     Args:
@@ -66,9 +65,14 @@ def digit_polylines(digit: int, rng: np.random.Generator, x0: float, y0: float,
     return place_strokes(digit_strokes(digit, rng), x0, y0, height)
 
 
-def random_digit_strokes(digit: int, rng: np.random.Generator, canvas: float = 280.0,
-                         min_height: float = 60.0, max_height: float = 240.0,
-                         margin: float = 14.0) -> list[np.ndarray]:
+def random_digit_strokes(
+    digit: int,
+    rng: np.random.Generator,
+    canvas: float = 280.0,
+    min_height: float = 60.0,
+    max_height: float = 240.0,
+    margin: float = 14.0,
+) -> list[np.ndarray]:
     """Strokes of ``digit`` at a random size and position inside the canvas.
 
     Args:

@@ -60,7 +60,6 @@ def _stroke_wobble(stroke: np.ndarray, rng: np.random.Generator, amplitude: floa
     return out
 
 
-
 def digit_strokes(digit: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Strokes of one handwritten digit, as a person would draw it with a mouse.
 
