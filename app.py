@@ -10,9 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
+from core.cluster import start_in_background
 from pages.forget import forget_control
 from pages.identity import keep_cookie
-from core.cluster import start_in_background
 from pages.internals import keep_compiled_functions, log_internal_problems
 from pages.timing import timed_run
 

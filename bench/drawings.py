@@ -37,8 +37,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from support.handwriting import digit_strokes, place_strokes, render_strokes
 from core.preprocess import canvas_to_mnist, naive_resize
+from support.handwriting import digit_strokes, place_strokes, render_strokes
 
 CANVAS = 280
 BRUSH = (4.0, 40.0)  #: brush widths, px

@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import tensorflow as tf
 
-    from support.handwriting import random_canvas_digit
     from core.inference import load_model
     from core.model import build_model
     from core.preprocess import canvas_to_mnist
+    from support.handwriting import random_canvas_digit
 
     rng = np.random.default_rng(0)
     drawn = [canvas_to_mnist(random_canvas_digit(i % 10, rng)[0]) for i in range(max(10, args.calls))]

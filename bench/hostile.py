@@ -57,12 +57,12 @@ def _rate(flags: np.ndarray) -> str:
 
 
 def _novelty(drawings: int, non_digits: int) -> None:
-    from support.handwriting import random_canvas_digit
     from bench.scribbles import NON_DIGITS, non_digit
     from core.data import MnistUnavailableError, load_mnist
     from core.inference import load_model, predict_proba
     from core.novelty import ink_pattern, not_a_digit
     from core.preprocess import normalize
+    from support.handwriting import random_canvas_digit
 
     model = load_model("models/default.keras")
     print("\nnot_a_digit: false alarms on real digits")

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageFilter
 
-from support.handwriting import render_strokes
 from core.preprocess import Background
+from support.handwriting import render_strokes
 
 __all__ = ["NON_DIGITS", "non_digit"]
 

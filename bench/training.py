@@ -105,7 +105,7 @@ def core_train(arch: str, batch_size: int, dropout: float) -> tuple[float, float
 
 
 def app_worker(arch: str, batch_size: int, dropout: float) -> tuple[float, float]:
-    """The app's path: a TrainingJob thread, polled twice a second building chart data (the page polls once a second)."""
+    """The app's path: a TrainingJob thread, polled twice a second building chart data (the page polls once a second)."""  # noqa: E501
     import pandas as pd
 
     from core.charts import loss_curve
@@ -255,8 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dataset_tensors_with_two_sessions={app['dataset_tensors']} (images + labels: held once per process)")
     if not args.skip_cnn:
         print(
-            f"speedup_cnn_b128={results['core-cnn']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x "
-            f"(all cores: {results['core-cnn-allcores']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x)"
+            f"speedup_cnn_b128={results['core-cnn']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x "  # noqa: E501
+            f"(all cores: {results['core-cnn-allcores']['samples_per_second'] / results['plain-cnn']['samples_per_second']:.2f}x)"  # noqa: E501
         )
     return 0
 

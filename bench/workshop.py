@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from support import ROOT
 from support.browser import (
     ARTIFACTS,
     ERROR_ELEMENTS,
@@ -54,7 +55,6 @@ from support.browser import (
     launch_chromium,
 )
 from support.handwriting import random_digit_strokes
-from support import ROOT
 
 QUEUE_TEXT = "Waiting for a free trainer"
 TRAIN_BUTTON = "🚀 Train"
@@ -273,7 +273,7 @@ def machine_cpu_times() -> dict[str, float]:
     except OSError:
         return {}
     tick = os.sysconf("SC_CLK_TCK")
-    return {k: int(v) / tick for k, v in zip(kinds, fields)}
+    return {k: int(v) / tick for k, v in zip(kinds, fields, strict=False)}
 
 
 def pct(values: list[float], q: float) -> float:
@@ -417,7 +417,7 @@ TRAIN_STATE_JS = """
     connection: app ? (app.getAttribute('data-test-connection-state') || '') : '',
   };
 }
-"""
+"""  # noqa: E501
 
 
 async def training_session(
@@ -526,7 +526,7 @@ async def training_session(
 
 
 async def run(
-    args, server: AppServer, stats: Stats, browser_monitor_pids: list[int], server_mon: "MemoryMonitor | None" = None
+    args, server: AppServer, stats: Stats, browser_monitor_pids: list[int], server_mon: MemoryMonitor | None = None
 ) -> dict:
     from playwright.async_api import async_playwright
 
@@ -716,7 +716,7 @@ def report(
     print(
         f"sessions_ready={info.get('ready', 0)}/{args.sessions + args.trainers} "
         f"open_all_s={info.get('open_all_s', float('nan')):.1f} home_load_s={info.get('home_load_s', float('nan')):.1f}"
-        f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}"
+        f" draw_open_p50_s={pct(stats.open_times, 50):.1f} draw_open_max_s={max(stats.open_times, default=float('nan')):.1f}"  # noqa: E501
     )
     print(f"predictions={len(predicted)}")
     print(f"digits_drawn={len(samples)} predictions_per_min={len(predicted) / (args.duration / 60):.1f}")
@@ -819,7 +819,7 @@ def report(
         window_cpu = stats.cpu_window[1] - stats.cpu_window[0]
         print(
             f"server_cpu_during_window_s={window_cpu:.0f} draw_reruns={reruns} "
-            f"server_cpu_ms_per_draw_rerun={1000 * window_cpu / reruns:.0f} (upper bound: includes training and idle work)"
+            f"server_cpu_ms_per_draw_rerun={1000 * window_cpu / reruns:.0f} (upper bound: includes training and idle work)"  # noqa: E501
         )
     if len(stats.machine_window) == 2 and all(stats.machine_window):
         a, b = stats.machine_window

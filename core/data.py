@@ -223,7 +223,8 @@ def _download() -> tuple[Split, Split]:
     if isinstance(outcome, Exception):
         _download_result.clear()  # allow a fresh attempt next time
         raise MnistUnavailableError(
-            f"MNIST is not available offline and could not be downloaded ({type(outcome).__name__}: {outcome}). {HOW_TO}"
+            "MNIST is not available offline and could not be downloaded "
+            f"({type(outcome).__name__}: {outcome}). {HOW_TO}"
         )
     return outcome
 

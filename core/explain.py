@@ -255,7 +255,7 @@ def _image(image: np.ndarray) -> tf.Tensor:
 
 
 def _named(names: Sequence[str], shown: Sequence[tf.Tensor]) -> dict[str, np.ndarray]:
-    return {name: np.asarray(t)[0] for name, t in zip(names, shown)}
+    return {name: np.asarray(t)[0] for name, t in zip(names, shown, strict=False)}
 
 
 def layers_problem(model: keras.Model) -> str | None:

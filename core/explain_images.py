@@ -73,7 +73,7 @@ def _layout(n: int, h: int, w: int, scale: int, columns: int) -> np.ndarray:
 
 
 def _grid(colours: np.ndarray, columns: int, scale: int) -> np.ndarray:
-    """(N, h, w) grey or (N, h, w, 3) RGB cells enlarged ``scale``× side by side, ``columns`` to a row, lines between."""
+    """(N, h, w) grey or (N, h, w, 3) RGB cells enlarged ``scale``× side by side, ``columns`` a row, lines between."""
     n, h, w = colours.shape[:3]
     line = GRID_LINE if colours.ndim == 4 else GRID_LINE_GREY
     palette = np.concatenate(

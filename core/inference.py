@@ -12,12 +12,12 @@ import os
 import threading
 import weakref
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 from core.runtime import configure_tensorflow
 
@@ -31,7 +31,7 @@ class ModelLoadError(RuntimeError):
 
 
 _lock = threading.Lock()
-_compiled: "weakref.WeakKeyDictionary[keras.Model, _Compiled]" = weakref.WeakKeyDictionary()
+_compiled: weakref.WeakKeyDictionary[keras.Model, _Compiled] = weakref.WeakKeyDictionary()
 
 
 def _input_adapter(model: keras.Model) -> Callable[[tf.Tensor], tf.Tensor]:

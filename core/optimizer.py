@@ -80,7 +80,7 @@ class FusedAdam:
             raise ValueError(f"{len(gradients)} gradients for {len(variables)} variables")
         rate = self.learning_rate(self.iterations) if callable(self.learning_rate) else self.learning_rate
         step = self.iterations + 1
-        for gradient, variable in zip(gradients, variables):
+        for gradient, variable in zip(gradients, variables, strict=False):
             if gradient is None:
                 continue
             slots = self._slots.get(id(variable))

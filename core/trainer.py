@@ -127,9 +127,9 @@ def copy_variables(source: keras.Model, target: keras.Model) -> None:
         ValueError: The models' variables do not match in number or shape.
     """
     theirs, mine = source.variables, target.variables
-    if len(theirs) != len(mine) or any(a.shape != b.shape for a, b in zip(theirs, mine)):
+    if len(theirs) != len(mine) or any(a.shape != b.shape for a, b in zip(theirs, mine, strict=False)):
         raise ValueError(f"{source.name} and {target.name} do not have the same variables")
-    for a, b in zip(theirs, mine):
+    for a, b in zip(theirs, mine, strict=False):
         b.assign(a)
 
 

@@ -114,8 +114,10 @@ def confidence_bars(probs: np.ndarray, highlight: bool = True) -> str:
             f"<div data-testid='confidence-{digit}' style='display:flex;align-items:center;gap:.6rem;margin:.18rem 0'>"
             f"<span style='width:1.2rem;font-weight:{weight};font-size:1.15rem;text-align:right'>{digit}</span>"
             f"<span style='flex:1;height:1.05rem;background:rgba(125,135,153,.18);border-radius:.2rem'>"
-            f"<span style='display:block;height:100%;width:{p * 100:.1f}%;background:{colour};border-radius:.2rem'></span></span>"
-            f"<span style='width:3.6rem;text-align:right;font-variant-numeric:tabular-nums;font-weight:{weight}'>{p:.1%}</span>"
+            f"<span style='display:block;height:100%;width:{p * 100:.1f}%;background:{colour};"
+            "border-radius:.2rem'></span></span>"
+            "<span style='width:3.6rem;text-align:right;font-variant-numeric:tabular-nums;"
+            f"font-weight:{weight}'>{p:.1%}</span>"
             "</div>"
         )
     return "<div aria-label='confidence for each digit'>" + "".join(rows) + "</div>"

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.config import APP_DEFAULTS, TrainConfig
-from core.jobs import SLOTS, JobState
+from core.jobs import JobState
 from core.registry import Busy
 from core.text import plain
 from pages.internals import session_alive_check, use_app_navigation
@@ -180,7 +180,8 @@ with settings_col:
         c1.toggle(
             "Augment",
             key=KEYS["augment"],
-            help="Random rotations, shifts, zoom and stroke thickness: make the model robust to how people really draw.",
+            help="Random rotations, shifts, zoom and stroke thickness: "
+            "make the model robust to how people really draw.",
         )
         submitted = st.form_submit_button("🚀 Train", type="primary", disabled=busy, width="stretch")
     b1, b2 = st.columns(2)

@@ -6,7 +6,7 @@ from ``core.storage``; these functions place it on the page.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
@@ -14,8 +14,8 @@ import streamlit as st
 
 from core.cards import model_card
 from core.charts import EPOCH_AXIS, confusion_frame, metric_frame, metric_spec, validation_curves
-from core.model_owners import OWNER_FIELD, NotYours, delete_owned, owned_models, save_problem
 from core.formatting import epochs_done, percent, rate, seconds
+from core.model_owners import OWNER_FIELD, NotYours, delete_owned, owned_models, save_problem
 from core.runs import Run, comparison_table, epoch_updates, history_table, repeats
 from core.storage import InvalidModelName, ModelExists, save_new, validate_name
 from pages.state import session

@@ -80,7 +80,7 @@ def test_metric_frame_places_epoch_points_at_their_end_and_a_stopped_one_where_i
 
 def test_metric_frame_reads_the_accuracy_pair_for_accuracy():
     frame = metric_frame([], [epoch(0, 0.25, 0.5)], "accuracy")
-    values = dict(zip(frame["series"], frame["value"]))
+    values = dict(zip(frame["series"], frame["value"], strict=False))
     assert values == {"training (epoch)": 0.75, "validation": 0.5}
 
 

@@ -51,12 +51,12 @@ def test_determinism_per_seed() -> None:
         a = digit_strokes(digit, np.random.default_rng(123))
         b = digit_strokes(digit, np.random.default_rng(123))
         assert len(a) == len(b)
-        for sa, sb in zip(a, b):
+        for sa, sb in zip(a, b, strict=False):
             np.testing.assert_array_equal(sa, sb)
     img_a, st_a = random_canvas_digit(4, np.random.default_rng(5))
     img_b, st_b = random_canvas_digit(4, np.random.default_rng(5))
     np.testing.assert_array_equal(img_a, img_b)
-    for sa, sb in zip(st_a, st_b):
+    for sa, sb in zip(st_a, st_b, strict=False):
         np.testing.assert_array_equal(sa, sb)
 
 

@@ -262,8 +262,9 @@ def test_start_with_app_navigation_logs_an_error_when_the_flag_is_no_longer_read
 
 
 def test_serve_starts_streamlits_command_line_on_app_py_after_deciding(monkeypatch) -> None:
-    import serve
     from streamlit.web import cli
+
+    import serve
 
     seen = {}
     monkeypatch.setattr(PagesManager, "uses_pages_directory", None)

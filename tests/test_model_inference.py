@@ -62,7 +62,7 @@ def test_cnn_width_sets_filters():
 def test_seed_makes_weights_reproducible():
     a = build_model("mlp", seed=3).get_weights()
     b = build_model("mlp", seed=3).get_weights()
-    for wa, wb in zip(a, b):
+    for wa, wb in zip(a, b, strict=False):
         np.testing.assert_array_equal(wa, wb)
     other = build_model("mlp", seed=4).get_weights()
     assert not np.array_equal(a[0], other[0])

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.handwriting import random_canvas_digit
 from bench.scribbles import NON_DIGITS, non_digit
 from core.novelty import MANY_PIECES, digit_doubt, ink_pattern, not_a_digit
 from core.preprocess import normalize
+from support.handwriting import random_canvas_digit
 
 ROOT = Path(__file__).resolve().parent.parent
 SURE = np.eye(10, dtype=np.float32)[8] * 0.997 + 0.0003  #: "99.7% sure it is an 8"

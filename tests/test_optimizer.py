@@ -72,7 +72,7 @@ def test_fused_adam_matches_keras_adam(schedule, compiled):
     keras_rate, fused_rate = SCHEDULES[schedule]
     batches = _batches(10)  # past the end of the 6-step decay
     reference, model = _model(), _model()
-    for a, b in zip(reference.get_weights(), model.get_weights()):
+    for a, b in zip(reference.get_weights(), model.get_weights(), strict=False):
         np.testing.assert_array_equal(a, b)  # the same start
 
     adam = keras.optimizers.Adam(learning_rate=keras_rate())
@@ -87,11 +87,11 @@ def test_fused_adam_matches_keras_adam(schedule, compiled):
         apply = lambda gradients, _: step(gradients)  # noqa: E731
     got = _train(model, apply, batches)
 
-    for step, (want, have) in enumerate(zip(expected, got)):
-        for a, b in zip(want, have):
+    for step, (want, have) in enumerate(zip(expected, got, strict=False)):
+        for a, b in zip(want, have, strict=False):
             assert np.allclose(b, a, rtol=1e-5, atol=1e-6), f"step {step}: max diff {np.abs(a - b).max()}"
     assert int(fused.iterations.numpy()) == int(adam.iterations.numpy()) == len(batches)
-    assert any(not np.allclose(a, b) for a, b in zip(got[0], got[-1]))  # it did train
+    assert any(not np.allclose(a, b) for a, b in zip(got[0], got[-1], strict=False))  # it did train
 
 
 def test_fused_adam_plain_tf_variables_and_skipped_gradients():
@@ -127,5 +127,5 @@ def test_zeroed_state_starts_over():
     for variable in fused.variables:
         variable.assign(tf.zeros_like(variable))
     again = _train(model, fused.apply, batches)
-    for a, b in zip(first[-1], again[-1]):
+    for a, b in zip(first[-1], again[-1], strict=False):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-8)

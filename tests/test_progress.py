@@ -97,7 +97,7 @@ def test_tracker_reports_blocks_and_epochs():
     }
     assert (epochs[1].epoch, epochs[1].epochs, epochs[1].val_accuracy) == (1, 2, 0.75)
     assert tracker.epochs_completed == 2.0
-    assert all(0.0 <= b.elapsed <= e.elapsed for b, e in zip(batches[1::2], epochs))
+    assert all(0.0 <= b.elapsed <= e.elapsed for b, e in zip(batches[1::2], epochs, strict=False))
 
 
 def test_tracker_partial_epoch_is_not_validated():

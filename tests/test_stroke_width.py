@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from support.handwriting import digit_strokes, place_strokes, render_strokes
 from core.preprocess import FIELD, canvas_to_mnist, normalize
 from core.stroke import (
     MNIST_STROKE_RANGE,
@@ -17,6 +16,7 @@ from core.stroke import (
     normalize_stroke,
     stroke_width,
 )
+from support.handwriting import digit_strokes, place_strokes, render_strokes
 
 
 def _ink(strokes: list[np.ndarray], width: float, size: tuple[int, int] = (280, 280)) -> np.ndarray:

@@ -48,12 +48,12 @@ def test_block_trainer_trains_a_block_and_honours_its_stop_flag():
     done, loss_sum, hits = trainer.train_block(*_block(3, 8))
     assert done == 3 and loss_sum > 0 and 0 <= hits <= 3
     assert int(trainer.optimizer.iterations.numpy()) == 3
-    assert any(not np.array_equal(a, b) for a, b in zip(trainer.model.get_weights(), start.get_weights()))
+    assert any(not np.array_equal(a, b) for a, b in zip(trainer.model.get_weights(), start.get_weights(), strict=False))
     trainer.stop.assign(True)
     assert trainer.train_block(*_block(2, 4)) == (0, 0.0, 0.0)  # checked before every batch
     trainer.reset(start, learning_rate=1e-3)  # a fresh start: weights, optimizer state, no stop
     assert not bool(trainer.stop.numpy()) and int(trainer.optimizer.iterations.numpy()) == 0
-    for a, b in zip(trainer.model.get_weights(), start.get_weights()):
+    for a, b in zip(trainer.model.get_weights(), start.get_weights(), strict=False):
         np.testing.assert_array_equal(a, b)
     assert trainer.train_block(*_block(2, 16))[0] == 2
     assert trainer._step.experimental_get_tracing_count() == 1  # any block and batch size: one trace
@@ -62,7 +62,7 @@ def test_block_trainer_trains_a_block_and_honours_its_stop_flag():
 def test_copy_variables_requires_matching_models():
     a, b = build_model("mlp", 0.1, seed=1), build_model("mlp", 0.1, seed=2)
     copy_variables(a, b)
-    for x, y in zip(a.get_weights(), b.get_weights()):
+    for x, y in zip(a.get_weights(), b.get_weights(), strict=False):
         np.testing.assert_array_equal(x, y)
     with pytest.raises(ValueError, match="do not have the same variables"):
         copy_variables(a, build_model("cnn", 0.1, width=4))

@@ -13,8 +13,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from core.inference import predict_proba  # noqa: E402
 from core import trainer as trainers  # noqa: E402
+from core.inference import predict_proba  # noqa: E402
 from core.training import BatchUpdate, EpochUpdate, StopSignal, TrainConfig, train  # noqa: E402
 
 
@@ -155,7 +155,7 @@ def test_compiled_step_is_reused_and_runs_stay_reproducible(synthetic_data):
     assert not np.allclose(other.test_probabilities, first.test_probabilities)
     # Each run hands back a model of its own, not the pooled trainer's.
     assert len({id(first.model), id(again.model), id(trainer.model)}) == 3
-    for a, b in zip(again.model.get_weights(), trainer.model.get_weights()):
+    for a, b in zip(again.model.get_weights(), trainer.model.get_weights(), strict=False):
         np.testing.assert_array_equal(a, b)
 
 

@@ -73,7 +73,7 @@ class StrokeTiming:
         """Mouse-up → result seconds of every stroke."""
         return [
             None if s is None or t is None else max(0.0, s - r)
-            for r, s, t in zip(self.released, self.seen, self.settled)
+            for r, s, t in zip(self.released, self.seen, self.settled, strict=False)
         ]
 
 

@@ -43,7 +43,7 @@ const snapshot = () => {
     errors: errors,
   };
 };
-""" % (json.dumps(PREDICTION), json.dumps(ERROR_ELEMENTS), json.dumps(PROMPT_TEXTS, ensure_ascii=False))
+""" % (json.dumps(PREDICTION), json.dumps(ERROR_ELEMENTS), json.dumps(PROMPT_TEXTS, ensure_ascii=False))  # noqa: UP031
 
 #: One round trip: :func:`snapshot` of the tab.
 SNAPSHOT_JS = "() => {" + _SNAPSHOT_FN + " return snapshot(); }"
@@ -56,7 +56,7 @@ SNAPSHOT_JS = "() => {" + _SNAPSHOT_FN + " return snapshot(); }"
 #: need not show up in the DOM). Arm only when the page has settled after the previous action.
 #:
 #: "A new result is on screen": the result area differs from before and shows a prediction or
-#: one of the Draw page's prompts (every stroke changes the 28×28 preview, so its result differs). The prediction is the right
+#: one of the Draw page's prompts (every stroke changes the 28×28 preview, so its result differs). The prediction is the right  # noqa: E501
 #: column's first element, so once anything after it changed, the prediction element on the page
 #: is the new one; a freshly rendered HTML block can be a loading skeleton for a while (the browser
 #: fetches Streamlit's HTML-markdown code on a page's first prediction), which does not count.
