@@ -24,6 +24,7 @@ the CNN's three epochs of 20,000. Run::
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import tempfile
@@ -38,18 +39,29 @@ CONFIGS = {"default": {}, "quick": dict(arch="mlp", epochs=1, dropout=0.2, train
 TIMEOUT = 3600.0  #: seconds for a whole setup, at most
 
 
-def _rss(pids: list[int]) -> dict[int, int]:
-    """Resident bytes of the Dask worker processes among ``pids`` and their children."""
-    found = {}
+def _workers(pids: list[int]) -> list[psutil.Process]:
+    """The Dask worker processes among the children of ``pids`` (each under its nanny)."""
+    found: dict[int, psutil.Process] = {}  # by pid: the command-line workers are this process's grandchildren too
     for pid in pids:
         try:
-            parent = psutil.Process(pid)
-            for process in [parent, *parent.children(recursive=True)]:
-                if "spawn_main" in " ".join(process.cmdline()):  # a worker process, under its nanny
-                    found[process.pid] = process.memory_info().rss
+            found |= {
+                p.pid: p for p in psutil.Process(pid).children(recursive=True) if "spawn_main" in " ".join(p.cmdline())
+            }
         except psutil.Error:
             continue
-    return found
+    return list(found.values())
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User and system CPU seconds the processes have used so far (those still alive)."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
 
 
 def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdir: Path) -> dict:
@@ -86,6 +98,8 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
 
         base = replace(APP_DEFAULTS, **CONFIGS["quick" if quick else "default"])
         jobs = [TrainingJob(replace(base, seed=seed)) for seed in range(runs)]
+        workers_now, me = _workers(pids), psutil.Process()
+        cpu_before, server_before = _cpu_seconds(workers_now), _cpu_seconds([me])
         begun = time.perf_counter()
         for job in jobs:
             job.start()
@@ -102,10 +116,14 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
                 if i not in done and state.finished:
                     done[i] = now
             if now - last_sample > 1.0:
-                for pid, rss in _rss(pids).items():
-                    peak[pid] = max(peak.get(pid, 0), rss)
+                for process in workers_now:
+                    try:
+                        peak[process.pid] = max(peak.get(process.pid, 0), process.memory_info().rss)
+                    except psutil.Error:
+                        continue
                 last_sample = now
             time.sleep(0.02)
+        worker_cpu, server_cpu = _cpu_seconds(workers_now) - cpu_before, _cpu_seconds([me]) - server_before
         snaps = [job.snapshot() for job in jobs]
         for job in jobs:
             job.join(60)
@@ -127,9 +145,11 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
         "run_seconds": [r.duration for r in ok],
         "test_accuracy": statistics.fmean(r.test_accuracy for r in ok) if ok else float("nan"),
         "states": states,
-        "workers_peak_rss_gb": sorted(v / 1e9 for pid, v in peak.items() if pid != os.getpid()),
+        "workers_peak_rss_gb": sorted(v / 1e9 for v in peak.values()),
         "workers_run": sorted({s.worker for s in snaps if s.worker}),
         "errors": sorted({s.error for s in snaps if s.error}),
+        "worker_cpu_per_run": worker_cpu / runs,
+        "server_cpu_per_run": server_cpu / runs,
     }
 
 
@@ -146,6 +166,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import core.inference  # noqa: F401 - as in the app's server, whose pages predict: TensorFlow is loaded already
+
     print(
         f"cores={os.cpu_count()} runs={args.runs} config={'quick' if args.quick else 'default'} "
         f"load_average_1min={os.getloadavg()[0]:.1f}",
@@ -178,9 +200,21 @@ def main() -> None:
             + f" workers_used={len(r['workers_run'])}",
             flush=True,
         )
+        print(
+            f"  cpu_seconds_per_run: workers {r['worker_cpu_per_run']:.1f}, this process (app side: queue, "
+            f"scheduler if local, model rebuilt) {r['server_cpu_per_run']:.2f}",
+            flush=True,
+        )
     first = results[0]
     for r in results[1:]:
         print(f"makespan {first['setup']}/{r['setup']} = {first['makespan'] / r['makespan']:.2f}x", flush=True)
+    cost = statistics.fmean(r["worker_cpu_per_run"] for r in results)
+    print(
+        f"per-run cost: {cost:.1f} CPU seconds on a worker; with a worker per free core and nothing else running, "
+        f"{args.runs} runs take about {math.ceil(args.runs / 15)} x {cost:.0f} s on a 16-core machine (15 workers) "
+        f"and {math.ceil(args.runs / 2)} x {cost:.0f} s on two 2-core machines (one worker each)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
