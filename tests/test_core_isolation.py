@@ -64,29 +64,28 @@ def test_scanner_sees_imports(tmp_path):
     assert _imported_modules(sample) >= {"os", "streamlit", "tensorflow", "keras"}
 
 
-def test_light_modules_do_not_import_tensorflow_or_streamlit():
-    code = (
-        "import json, sys\n"
-        "import core.preprocess, core.data, core.images, core.metrics\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
-        "print(json.dumps(heavy))\n"
+def heavy_modules_after(*imports: str) -> list[str]:
+    """The model libraries and streamlit a fresh interpreter has loaded after running ``imports``."""
+    code = "\n".join(
+        [
+            *imports,
+            "import json, sys",
+            "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)",
+            "print(json.dumps(heavy))",
+        ]
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_light_modules_do_not_import_tensorflow_or_streamlit():
+    assert heavy_modules_after("import core.preprocess, core.data, core.images, core.metrics") == []
 
 
 def test_config_does_not_import_tensorflow():
     """TrainConfig is used by ``python -m core.train --help`` and by job servers: no model library."""
-    code = (
-        "import json, sys\n"
-        "import core.config\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
-        "print(json.dumps(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    assert heavy_modules_after("import core.config") == []
 
 
 @pytest.mark.parametrize("folder", ["bench", "support"])
@@ -103,26 +102,15 @@ def test_the_app_never_imports_support() -> None:
 
 def test_the_store_and_identity_do_not_import_tensorflow():
     """Every page reads a person's runs on every script run: that must not load a model library."""
-    code = (
-        "import json, sys\n"
-        "import core.identity, core.store, core.store_limits, core.store_records, core.atomic, core.registry\n"
-        "import core.run_records\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
-        "print(json.dumps(heavy))\n"
+    assert (
+        heavy_modules_after(
+            "import core.identity, core.store, core.store_limits, core.store_records, core.atomic, core.registry",
+            "import core.run_records",
+        )
+        == []
     )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
 
 
 def test_the_job_server_does_not_import_tensorflow():
     """The web server's side of a training (queue, cluster client, dispatch) loads no model library."""
-    code = (
-        "import json, sys\n"
-        "import core.jobs, core.slots, core.cluster, core.dispatch, core.remote\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras', 'streamlit', 'jax', 'torch') if m in sys.modules)\n"
-        "print(json.dumps(heavy))\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+    assert heavy_modules_after("import core.jobs, core.slots, core.cluster, core.dispatch, core.remote") == []
