@@ -37,50 +37,16 @@ from typing import Any
 from core.atomic import TEMP_MARK, write_atomically
 from core.store_limits import StoreLimits, data_folder
 from core.store_records import RECORD_FIELDS, Dropped, RunRecord, StartUp, StoredRun
+from core.store_schema import SCHEMA_VERSION, StoreError, connect
 
 __all__ = ["DB_FILE", "RUNS_FOLDER", "SCHEMA_VERSION", "Store", "StoreError", "open_store"]
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 DB_FILE = "store.sqlite"
 RUNS_FOLDER = "runs"
 #: States of a stored run. "running" rows exist while a training is in progress.
 STATES = ("running", "done", "stopped", "interrupted")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    owner TEXT NOT NULL,
-    number INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    boot TEXT NOT NULL,
-    created REAL NOT NULL,
-    updated REAL NOT NULL,
-    config TEXT NOT NULL,
-    history TEXT NOT NULL DEFAULT '{}',
-    metrics TEXT NOT NULL DEFAULT '{}',
-    curve TEXT NOT NULL DEFAULT '{}',
-    confusion TEXT NOT NULL DEFAULT 'null',
-    mistakes TEXT NOT NULL DEFAULT '[]',
-    model_file TEXT,
-    model_bytes INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (owner, number)
-);
-CREATE INDEX IF NOT EXISTS runs_by_age ON runs (created);
-CREATE TABLE IF NOT EXISTS prefs (
-    owner TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated REAL NOT NULL,
-    PRIMARY KEY (owner, key)
-);
-CREATE TABLE IF NOT EXISTS notes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, created REAL NOT NULL, text TEXT NOT NULL
-);
-"""
-
-
-class StoreError(RuntimeError):
-    """The store cannot be used (a database made by a newer version, an unusable folder)."""
 
 
 class Store:
@@ -100,28 +66,9 @@ class Store:
         self.runs_folder.mkdir(parents=True, exist_ok=True)
         self.boot = uuid.uuid4().hex  # rows "running" under another boot were cut off by a restart
         self._lock = threading.RLock()
-        self._db = self._connect(self.folder / DB_FILE)
+        self._db = connect(self.folder / DB_FILE)
 
     # -- database --------------------------------------------------------------------
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
-        db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")  # a committed run survives a power cut too
-        with db:
-            db.executescript(_SCHEMA)
-        found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if found is None:
-            db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        elif int(found[0]) > SCHEMA_VERSION:
-            db.close()
-            raise StoreError(
-                f"{path} was made by a newer Digit Studio (schema {found[0]}, this one knows "
-                f"{SCHEMA_VERSION}); point DIGIT_STUDIO_DATA at another folder."
-            )
-        return db
-
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of it is committed, or none of it."""
