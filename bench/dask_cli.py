@@ -2,9 +2,10 @@
 
 ``dask scheduler`` and ``dask worker`` run as separate processes, each in a
 process group of its own, listening on 127.0.0.1 only and without
-dashboards; the workers can import this project (``PYTHONPATH``) and take
-trainings (``--resources training=N``). Used by ``python -m bench.room`` and
-by ``tests/test_cluster.py``.
+dashboards. The scheduler gets nothing of this project (a user's needs only
+Dask); the workers can import it (``PYTHONPATH``) and take trainings
+(``--resources training=N``), unless started plain. Used by
+``python -m bench.room`` and by ``tests/test_cluster.py``.
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ class DaskProcesses:
         self.stop()
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-        full_env.pop("DASK_SCHEDULER_ADDRESS", None)
+        full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+        for unwanted in ("DASK_SCHEDULER_ADDRESS", "PYTHONPATH"):
+            if unwanted not in (env or {}):
+                full_env.pop(unwanted, None)
         if full_env.get("MNIST_DIR"):  # the processes run in workdir: a relative path would point elsewhere
             full_env["MNIST_DIR"] = str(Path(full_env["MNIST_DIR"]).resolve())
         log = (self.workdir / f"{name}.log").open("ab")
@@ -85,7 +88,9 @@ class DaskProcesses:
                 time.sleep(0.05)
         raise RuntimeError(f"dask scheduler did not start (see {self.workdir / 'scheduler.log'})")
 
-    def start_worker(self, name: str, trainings: int = 1, tf_threads: int = 1, nanny: bool = True) -> None:
+    def start_worker(
+        self, name: str, trainings: int = 1, tf_threads: int = 1, nanny: bool = True, plain: bool = False
+    ) -> None:
         """Start ``dask worker`` for the scheduler: ``trainings`` threads, as many ``training`` resource units.
 
         Args:
@@ -93,7 +98,10 @@ class DaskProcesses:
             trainings: Threads, and trainings at once.
             tf_threads: TensorFlow threads of the worker process (``DIGIT_STUDIO_TF_THREADS``).
             nanny: Run it under a nanny, which starts a new worker process when this one dies.
+            plain: Start it as ``dask worker ADDRESS`` would be by someone who skipped the README:
+                no ``--resources`` and no ``PYTHONPATH`` (the project is found on this machine anyway).
         """
+        resources = [] if plain else ["--resources", f"training={trainings}"]
         args = [
             "worker",
             self.address,
@@ -101,8 +109,7 @@ class DaskProcesses:
             "127.0.0.1",
             "--nthreads",
             str(trainings),
-            "--resources",
-            f"training={trainings}",
+            *resources,
             "--no-dashboard",
             "--dashboard-address",
             "127.0.0.1:0",
@@ -111,7 +118,8 @@ class DaskProcesses:
             "--local-directory",
             str(self.workdir),
         ]
-        self._spawn(name, args + ([] if nanny else ["--no-nanny"]), {"DIGIT_STUDIO_TF_THREADS": str(tf_threads)})
+        env = {"DIGIT_STUDIO_TF_THREADS": str(tf_threads)} | ({} if plain else {"PYTHONPATH": str(ROOT)})
+        self._spawn(name, args + ([] if nanny else ["--no-nanny"]), env)
 
     def stop(self) -> None:
         """Kill every process started (and their children), then close the logs."""

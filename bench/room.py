@@ -70,7 +70,7 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
     from core import cluster
     from core.config import APP_DEFAULTS
     from core.jobs import JobState, TrainingJob
-    from core.remote import warm_up_worker
+    from core.remote import portable, warm_up_worker
 
     workers = int(setup.removeprefix("local").removeprefix("cli"))
     threads = tf_threads or cluster.worker_tf_threads(workers, 1)
@@ -92,7 +92,8 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
             time.sleep(0.05)
         up = time.perf_counter() - started
         addresses = list(connected.client.scheduler_info(n_workers=-1)["workers"])
-        connected.client.gather([connected.client.submit(warm_up_worker, workers=[a], pure=False) for a in addresses])
+        warm_up = portable(warm_up_worker)
+        connected.client.gather([connected.client.submit(warm_up, workers=[a], pure=False) for a in addresses])
         warm = time.perf_counter() - started - up
         pids = [os.getpid()] + [p.pid for p in processes.processes]
 

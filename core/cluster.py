@@ -14,7 +14,9 @@ Every worker that takes trainings declares the :data:`RESOURCE` resource
 each worker one per thread) and every training asks for one unit, so a
 worker never runs more trainings at once than it declares. The sum over
 the workers is the cluster's :meth:`Cluster.capacity`, kept up to date as
-workers come and go.
+workers come and go. On a cluster where no worker declares it (plain
+``dask worker ADDRESS``), trainings ask for nothing and the capacity is one
+training per worker, rather than a queue that never moves.
 
 A :class:`Cluster` also routes what the scheduler tells its client: the
 progress events of each training (see :mod:`core.remote`) go to the job
@@ -131,12 +133,14 @@ class Cluster:
         self._lost: dict[str, Callable[[str, list], None]] = {}
         self._lock = threading.Lock()
         self._capacity = 0
+        self._declared = True  # whether trainings ask for RESOURCE (False: no worker declares it)
+        self._warned = False
         self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
         self.client.subscribe_topic(PROGRESS_TOPIC, self._on_progress)
         self.client.subscribe_topic("all", self._on_scheduler_event)
         if self.local is not None:
             self.client.wait_for_workers(len(self.local.workers), timeout=CONNECT_TIMEOUT)
-        self._capacity = self._count(self.client.scheduler_info(n_workers=-1))
+        self._count(self.client.scheduler_info(n_workers=-1))
         loop = self.client.loop
         assert loop is not None  # a synchronous client runs its own event loop
         self.loop = loop
@@ -155,6 +159,10 @@ class Cluster:
     def capacity(self) -> int:
         """Trainings the cluster's workers can run at once (cached; never blocks)."""
         return self._capacity
+
+    def task_resources(self) -> dict[str, int] | None:
+        """What a training asks of its worker: one :data:`RESOURCE` unit, or nothing when no worker declares any."""
+        return {RESOURCE: 1} if self._declared else None
 
     # -- routing -----------------------------------------------------------------------------
 
@@ -194,13 +202,25 @@ class Cluster:
 
     # -- capacity ----------------------------------------------------------------------------
 
-    @staticmethod
-    def _count(info: dict) -> int:
-        return int(sum(w.get("resources", {}).get(RESOURCE, 0) for w in info.get("workers", {}).values()))
+    def _count(self, info: dict) -> None:
+        """Set the capacity from the scheduler's ``identity``: the declared units, else one per worker."""
+        workers = list(info.get("workers", {}).values())
+        declared = int(sum(w.get("resources", {}).get(RESOURCE, 0) for w in workers))
+        self._declared = declared > 0 or not workers
+        self._capacity = declared or len(workers)
+        if not self._declared and not self._warned:
+            self._warned = True
+            logger.warning(
+                "No worker of the cluster at %s declares --resources %s=N: each worker takes one training "
+                "at a time. Start workers with `dask worker ADDRESS --resources %s=1` to choose.",
+                self.address,
+                RESOURCE,
+                RESOURCE,
+            )
 
     async def _refresh(self) -> None:
         try:
-            self._capacity = self._count(await self.client.scheduler.identity(n_workers=-1))
+            self._count(await self.client.scheduler.identity(n_workers=-1))
         except Exception:  # noqa: BLE001 - keep the last count while the scheduler is unreachable
             pass
 
@@ -212,12 +232,12 @@ class Cluster:
     def warm_workers(self) -> None:
         """Have every worker import TensorFlow and load MNIST now, in a task of its own, so its first training
         starts training at once (a worker joining later warms up with its first training)."""
-        from core.remote import warm_up_worker
+        from core.remote import portable, warm_up_worker
 
         for address in self.client.scheduler_info(n_workers=-1).get("workers", {}):
             fire_and_forget(
                 self.client.submit(
-                    warm_up_worker,
+                    portable(warm_up_worker),
                     key=f"digit-studio-warm-{uuid.uuid4().hex}",
                     workers=[address],
                     allow_other_workers=False,

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from distributed import Event
 
-from core.cluster import RESOURCE, Cluster
-from core.remote import decode_update, stop_event_name, train_task
+from core.cluster import Cluster
+from core.remote import decode_update, portable, stop_event_name, train_task
 
 if TYPE_CHECKING:
     from core.jobs import TrainingJob
@@ -84,7 +84,13 @@ class ClusterRun:
         stop = Event(stop_event_name(self.job.id), client=client)
         data = client.scatter([self.job.data], hash=False)[0] if self.job.data is not None else None
         future = client.submit(
-            train_task, self.job.id, self.job.config.to_dict(), data, key=self.key, pure=False, resources={RESOURCE: 1}
+            portable(train_task),
+            self.job.id,
+            self.job.config.to_dict(),
+            data,
+            key=self.key,
+            pure=False,
+            resources=self.cluster.task_resources(),
         )
         future.add_done_callback(lambda _: self.wake.set())
         stop_sent = False

@@ -24,6 +24,12 @@ talks to the job that submitted it through three Dask channels:
   model's weights and the run's numbers, plain arrays and lists; the app
   rebuilds the model with :func:`unpack_result`.
 
+Tasks are submitted as :func:`portable` stand-ins: the scheduler unpickles
+every task it is sent, and a function of this project, pickled by
+reference, would make it import ``core`` (a plain ``dask scheduler`` fails
+the run with "Error during deserialization of the task graph"). Only the
+workers need the project.
+
 TensorFlow is imported by the task, on the worker, not by this module.
 """
 
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import astuple
 from typing import Any
 
@@ -39,10 +46,55 @@ from distributed import Event, get_client, get_worker
 
 from core.cluster import PROGRESS_TOPIC
 
-__all__ = ["decode_update", "pack_result", "stop_event_name", "train_task", "unpack_result", "warm_up_worker"]
+__all__ = [
+    "decode_update",
+    "pack_result",
+    "portable",
+    "stop_event_name",
+    "train_task",
+    "unpack_result",
+    "warm_up_worker",
+]
 
 #: Seconds each wait of the stop watcher lasts (it ends at most this long after its run).
 STOP_POLL = 0.5
+
+
+def portable(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A stand-in for ``function`` that imports it by name where it is called, to submit as a Dask task.
+
+    The stand-in is a closure, so Dask pickles it by value (its code, and the
+    names it holds): the scheduler unpickles it without importing this
+    project, and the worker imports ``function``'s module when the task runs.
+    A worker that cannot import the project (no ``PYTHONPATH=.``) looks for it
+    where it is on the submitting machine, so a worker started anywhere on the
+    app's own machine needs no settings; elsewhere the import error stands.
+
+    Args:
+        function: A module-level function of this project.
+
+    Returns:
+        A function taking the same arguments and returning the same value.
+    """
+    module, name = function.__module__, function.__qualname__
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the folder holding core/
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+        import os
+        import sys
+
+        try:
+            target = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            package = module.partition(".")[0]
+            if exc.name != package or not os.path.isfile(os.path.join(root, package, "__init__.py")):
+                raise
+            sys.path.append(root)  # after the worker's own paths: a copy of its own still wins
+            target = importlib.import_module(module)
+        return getattr(target, name)(*args, **kwargs)
+
+    return call
 
 
 def stop_event_name(job: str) -> str:

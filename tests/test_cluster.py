@@ -22,6 +22,7 @@ import pytest
 
 from bench.dask_cli import DASK, ROOT, DaskProcesses
 from core.jobs import JobState, TrainingJob
+from core.registry import Trainings
 from core.training import TrainConfig
 
 START_TIMEOUT = 90.0  #: seconds for a process to come up on a busy 2-core machine
@@ -143,14 +144,65 @@ def test_a_closed_session_stops_its_run(dask_cluster: DaskProcesses, monkeypatch
     assert job.abandoned and job.state is JobState.STOPPED
 
 
-def test_a_worker_dying_mid_run_fails_the_job_with_a_message(dask_cluster: DaskProcesses) -> None:
-    from core import cluster
+class FakeRuntime:
+    """Streamlit's ``Runtime.is_active_session``, for sessions a test opens and closes."""
 
-    client = cluster.get_cluster().client
+    def __init__(self) -> None:
+        self.active: set[str] = set()
+
+    def is_active_session(self, session_id: str) -> bool:
+        return session_id in self.active
+
+
+def registry(store_folder, data) -> Trainings:
+    """The app's registry of people's trainings over a store in ``store_folder``, training on ``data``."""
+    from core.store import Store
+
+    return Trainings(
+        Store(store_folder),
+        make_job=lambda config, is_alive: TrainingJob(config, is_alive=is_alive, data=data),
+        test_labels=lambda: data[1][1],
+    )
+
+
+def test_a_closed_browser_frees_the_cluster_for_the_next_in_line(
+    dask_cluster: DaskProcesses, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """The page's whole chain: session liveness -> the person's training -> its job -> the worker's stop flag."""
+    from pages.internals import SessionLiveness
+
+    monkeypatch.setattr(TrainingJob, "ALIVE_EVERY", 0.05)
+    runtime = FakeRuntime()
+    runtime.active |= {"alice-tab", "bob-tab"}
+    trainings = registry(tmp_path, random_digits(4500))
+    long = TrainConfig(arch="mlp", epochs=20, batch_size=16, train_size=4000, val_size=500, seed=5)
+    short = TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100, seed=6)
+    alice = trainings.start("a" * 32, long, is_alive=SessionLiveness(runtime.is_active_session, "alice-tab", 0.2))
+    wait_for(lambda: alice.job.snapshot().batches, "Alice's progress")
+    bob = trainings.start("b" * 32, short, is_alive=SessionLiveness(runtime.is_active_session, "bob-tab", 0.2))
+    wait_for(lambda: bob.job.snapshot().queue_position == 1, "Bob to queue behind Alice")
+    runtime.active.discard("alice-tab")  # Alice closed her browser: after the grace period her run stops
+    assert alice.stored.wait(JOB_TIMEOUT) and alice.outcome == "stopped" and alice.job.abandoned
+    assert bob.stored.wait(JOB_TIMEOUT) and bob.outcome == "done"
+    assert trainings.store.run("a" * 32, 1).state == "stopped"  # kept as trained so far, as after Stop
+
+
+def test_a_worker_dying_mid_run_fails_the_job_and_keeps_the_previous_model(
+    dask_cluster: DaskProcesses, tmp_path
+) -> None:
+    from core import cluster
+    from core.inference import load_model, predict_proba
+
+    owner, data = "c" * 32, random_digits(4500)
+    trainings = registry(tmp_path, data)
+    first = trainings.start(owner, TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100))
+    assert first.stored.wait(JOB_TIMEOUT) and first.outcome == "done"
     config = TrainConfig(arch="mlp", epochs=30, batch_size=16, train_size=4000, val_size=500, seed=4)
-    job = TrainingJob(config, data=random_digits(4500)).start()
+    second = trainings.start(owner, config)
+    job = second.job
     wait_for(lambda: job.snapshot().batches, "progress")
     worker = job.snapshot().worker
+    client = cluster.get_cluster().client
     pid = client.run(os.getpid, workers=[worker])[worker]
     os.kill(pid, signal.SIGKILL)  # as the kernel's out-of-memory killer would
     assert job.join(60)
@@ -158,6 +210,12 @@ def test_a_worker_dying_mid_run_fails_the_job_with_a_message(dask_cluster: DaskP
     assert snap.state is JobState.FAILED and snap.result is None
     assert "stopped before the end" in snap.error and "previous model is still in use" in snap.error
     assert (snap.running, snap.queue_position) == (0, None)
+    # What the page shows: the message, and the previous run's model, still there and working.
+    assert second.stored.wait(JOB_TIMEOUT) and second.outcome == "failed" and second.error == snap.error
+    (kept,) = trainings.store.runs(owner)
+    assert kept.number == first.number and kept.state == "done"
+    probabilities = predict_proba(load_model(kept.model_path), data[1][0][:5].astype("float32") / 255.0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
 
     # The nanny starts a fresh worker process, and the next run trains there.
     wait_for(lambda: cluster.get_cluster().capacity() == 1, "the restarted worker", START_TIMEOUT)
@@ -258,6 +316,32 @@ def test_the_queue_follows_a_changing_capacity() -> None:
     assert slots.allowed == 0
     for thread in threads:
         thread.join(10)
+
+
+def test_a_plain_worker_takes_trainings_one_at_a_time(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dask scheduler`` and a plain ``dask worker ADDRESS`` (no ``--resources`` nor ``PYTHONPATH``) still train."""
+    if not DASK.exists():
+        pytest.skip(f"no dask command next to {sys.executable}")
+    from core import cluster
+
+    with DaskProcesses(tmp_path_factory.mktemp("plain"), START_TIMEOUT) as processes:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", processes.start_scheduler())
+        processes.start_worker("plain", trainings=2, plain=True, nanny=False)  # two threads, as `dask worker` gives
+        try:
+            connected = cluster.get_cluster()
+            connected.client.wait_for_workers(1, timeout=START_TIMEOUT)
+            wait_for(lambda: connected.capacity() == 1, "the plain worker to count as one trainer", START_TIMEOUT)
+            assert connected.task_resources() is None
+            job = TrainingJob(
+                TrainConfig(arch="mlp", epochs=1, batch_size=128, train_size=500, val_size=100), data=random_digits(600)
+            ).start()
+            assert job.join(JOB_TIMEOUT)
+            assert job.state is JobState.DONE, job.snapshot().error
+            assert job.snapshot().batches and job.snapshot().result.model is not None
+        finally:
+            cluster.shutdown()
 
 
 needs_mnist = pytest.mark.skipif(not os.environ.get("MNIST_DIR"), reason="set MNIST_DIR to the MNIST folder")
