@@ -293,10 +293,13 @@ def start_in_background() -> None:
 
     The app calls it on every page view, so the workers are up, with TensorFlow imported,
     by the time someone presses Train. Errors are left for the first training to report.
+    Nothing is started when trainings run in this process (:func:`core.slots.in_process_training`).
     """
     global _starter
+    from core.slots import in_process_training
+
     with _starter_lock:
-        if _starter is not None:
+        if _starter is not None or in_process_training():
             return
         _starter = threading.Thread(target=_start_quietly, name="digit-studio-cluster-start", daemon=True)
         _starter.start()

@@ -9,7 +9,9 @@ server's process only waits and listens: training happens in worker
 processes, on this machine or others.
 
 Given a ``train_fn``, a job instead calls it in its own thread, in this
-process (tests use a fake).
+process (tests use a fake); ``$DIGIT_STUDIO_IN_PROCESS_TRAINING=1`` makes every
+job do so with ``core.training.train``, as before trainings ran on Dask (a
+baseline for benchmarks, see :func:`core.slots.in_process_training`).
 
 Nothing here imports streamlit, or TensorFlow at import time.
 """
@@ -22,10 +24,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from core.config import TrainConfig
 from core.progress import BatchUpdate, EpochUpdate, StopSignal, TrainResult
-from core.slots import SLOTS, TrainingSlots, default_limit
+from core.slots import SLOTS, TrainingSlots, default_limit, in_process_training
 
 __all__ = ["SLOTS", "JobState", "Snapshot", "TrainingJob", "TrainingSlots", "default_limit"]
 
@@ -117,6 +120,12 @@ def _friendly_error(exc: BaseException) -> str:
     return f"Training failed ({name}: {text[:300]}). {KEPT}"
 
 
+def _train_here(config: TrainConfig, **hooks: Any) -> TrainResult:
+    from core.training import train  # TensorFlow, in this process: the in-process baseline only
+
+    return train(config, **hooks)
+
+
 class TrainingJob:
     """One training run: a Dask task on the cluster, or ``train_fn`` in a thread here.
 
@@ -127,6 +136,8 @@ class TrainingJob:
             returns False (the user's browser session is gone) the job stops.
         train_fn: Train in this process with this function instead of on the
             cluster (tests substitute a fake; ``core.training.train`` works too).
+            Default: the cluster, or ``core.training.train`` here when
+            :func:`core.slots.in_process_training` says so.
         data: Optional training data, passed to the task (or to ``train_fn``).
 
     Attributes:
@@ -150,7 +161,7 @@ class TrainingJob:
         self.id = uuid.uuid4().hex[:16]
         self.slots = slots or SLOTS
         self.is_alive = is_alive
-        self.train_fn = train_fn
+        self.train_fn = train_fn if train_fn is not None or not in_process_training() else _train_here
         self.data = data
         self.stop_signal = StopSignal()
         self._lock = threading.Lock()
@@ -165,7 +176,7 @@ class TrainingJob:
         self._worker: str | None = None
         self._last_alive_check = time.monotonic()
         self.abandoned = False
-        target = self._run_here if train_fn is not None else self._run_on_cluster
+        target = self._run_here if self.train_fn is not None else self._run_on_cluster
         self._thread = threading.Thread(target=target, name=f"digit-studio-job-{self.id}", daemon=True)
 
     # -- control -------------------------------------------------------------

@@ -21,7 +21,17 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-__all__ = ["SLOTS", "TrainingSlots", "default_limit", "pinned_limit"]
+__all__ = ["SLOTS", "TrainingSlots", "default_limit", "in_process_training", "pinned_limit"]
+
+
+def in_process_training() -> bool:
+    """Whether ``$DIGIT_STUDIO_IN_PROCESS_TRAINING`` (``1``) asks for trainings in this process: a baseline.
+
+    For benchmarks only (``python -m bench.workshop --series``): trainings run in a
+    thread of the web server's own process, as they did before they ran on Dask,
+    half the cores at once, and no cluster is started.
+    """
+    return os.environ.get("DIGIT_STUDIO_IN_PROCESS_TRAINING", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def pinned_limit() -> int | None:
@@ -121,6 +131,8 @@ class TrainingSlots:
 
 
 def _cluster_capacity() -> int:
+    if in_process_training():
+        return default_limit()
     from core.cluster import capacity
 
     return capacity()

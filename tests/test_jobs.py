@@ -257,6 +257,27 @@ def test_broken_liveness_check_does_not_kill_training(monkeypatch):
     assert job.state is JobState.DONE and not job.abandoned
 
 
+def test_the_in_process_baseline_trains_in_this_process_without_a_cluster(monkeypatch):
+    """``DIGIT_STUDIO_IN_PROCESS_TRAINING=1`` (a benchmark's baseline): trainings as before Dask, no cluster."""
+    import core.training
+    from core import cluster, slots
+
+    monkeypatch.setenv("DIGIT_STUDIO_IN_PROCESS_TRAINING", "1")
+    fake = FakeTrain()
+    monkeypatch.setattr(core.training, "train", fake)
+    assert slots.in_process_training() and slots._cluster_capacity() == default_limit()
+    job = TrainingJob(CONFIG, slots=TrainingSlots(capacity=slots._cluster_capacity)).start()
+    wait_for(fake.started.is_set)
+    assert job.state is JobState.RUNNING and job.snapshot().worker is None  # no Dask worker: here
+    fake.release.set()
+    assert job.join(TIMEOUT) and job.state is JobState.DONE
+    monkeypatch.setattr(cluster, "_starter", None)
+    cluster.start_in_background()
+    assert cluster._starter is None  # nothing started: no worker processes beside the server
+    monkeypatch.setenv("DIGIT_STUDIO_IN_PROCESS_TRAINING", "0")
+    assert not slots.in_process_training() and TrainingJob(CONFIG).train_fn is None  # the cluster, by default
+
+
 def test_invalid_config_is_rejected_on_construction():
     with pytest.raises(ValueError):
         TrainingJob(TrainConfig(epochs=0), slots=TrainingSlots(1), train_fn=FakeTrain())
