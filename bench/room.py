@@ -206,15 +206,57 @@ def main() -> None:
             f"scheduler if local, model rebuilt) {r['server_cpu_per_run']:.2f}",
             flush=True,
         )
+    print_table(results, args.runs, args.quick)
+
+
+def print_table(results: list[dict], runs: int, quick: bool) -> None:
+    """The setups side by side, how the makespan scales, and what the per-run cost gives elsewhere."""
+    print()
+    print(f"=== {runs} {'quick' if quick else 'default'} trainings submitted at once ===")
+    print(
+        f"{'setup':<7} {'workers':>7} {'tf_thr':>6} {'up_s':>5} {'warm_s':>6} {'makespan_s':>10} {'first_s':>7} "
+        f"{'median_s':>8} {'last_s':>6} {'run_s':>6} {'cpu_s/run':>9} {'app_cpu_s/run':>13} {'peak_GB':>7}  states"
+    )
+    for r in results:
+        at = r["results_at"] or [float("nan")]
+        run_s = statistics.fmean(r["run_seconds"]) if r["run_seconds"] else float("nan")
+        peak = max(r["workers_peak_rss_gb"], default=float("nan"))
+        print(
+            f"{r['setup']:<7} {r['workers']:>7} {r['tf_threads']:>6} {r['cluster_up']:>5.1f} {r['warm_up']:>6.1f} "
+            f"{r['makespan']:>10.1f} {at[0]:>7.1f} {statistics.median(at):>8.1f} {at[-1]:>6.1f} {run_s:>6.1f} "
+            f"{r['worker_cpu_per_run']:>9.1f} {r['server_cpu_per_run']:>13.2f} {peak:>7.2f}  "
+            + ",".join(f"{state}={r['states'].count(state)}" for state in sorted(set(r["states"])))
+        )
+    print(
+        "  (up_s: cluster up; warm_s: TensorFlow and MNIST loaded on every worker; *_s: seconds from submission "
+        "to a result back here; run_s: mean training time on its worker; cpu_s/run: workers' CPU per run; "
+        "app_cpu_s/run: this process's, the app's side; peak_GB: the largest worker's peak memory)"
+    )
     first = results[0]
     for r in results[1:]:
-        print(f"makespan {first['setup']}/{r['setup']} = {first['makespan'] / r['makespan']:.2f}x", flush=True)
-    cost = statistics.fmean(r["worker_cpu_per_run"] for r in results)
+        print(
+            f"makespan {first['setup']} / {r['setup']} = {first['makespan'] / r['makespan']:.2f}x "
+            f"({r['workers']} workers against {first['workers']}; cores here: {os.cpu_count()})"
+        )
+    base = next((r for r in results if r["workers"] == 1), first)
+    cost = base["worker_cpu_per_run"]
+    if not cost or math.isnan(cost):
+        return
     print(
-        f"per-run cost: {cost:.1f} CPU seconds on a worker; with a worker per free core and nothing else running, "
-        f"{args.runs} runs take about {math.ceil(args.runs / 15)} x {cost:.0f} s on a 16-core machine (15 workers) "
-        f"and {math.ceil(args.runs / 2)} x {cost:.0f} s on two 2-core machines (one worker each)",
-        flush=True,
+        f"per-run cost: {cost:.1f} CPU seconds on a worker with {base['tf_threads']} TensorFlow thread(s) "
+        f"(setup {base['setup']}); one worker in turn would take {runs} x {cost:.1f} = {runs * cost:.0f} s "
+        f"(measured makespan {base['makespan']:.0f} s)"
+    )
+    for machine, slots in (
+        ("a 16-core machine, 15 one-thread workers (a core left for the web server)", 15),
+        ("two 2-core machines as workers only, 2 one-thread workers each", 4),
+        ("two 2-core machines, 1 worker each (the README's example)", 2),
+    ):
+        waves = math.ceil(runs / slots)
+        print(f"  extrapolated, {machine}: {waves} wave(s) of up to {slots} -> about {waves * cost:.0f} s")
+    print(
+        "  (an estimate, not a measurement: it assumes each run keeps a core to itself at the speed measured here "
+        "and no other bottleneck; start-up and warm-up come on top, once per worker)"
     )
 
 

@@ -9,11 +9,17 @@ Playwright's async API; several pages per browser):
   positions, one stroke at a time, waiting for the page to react to each
   like a person would), read the prediction, reset the canvas, pause briefly
   (``--think``) and start again;
-* ``--trainers`` training sessions open
-  /train?arch=ARCH&epochs=E&train_size=N, press "🚀 Train", keep the page
-  open while it updates live (``--trainer-mode peek``: leave for the Home
-  page and look back every ``--peek-every`` s), and press Train again when a
-  run finishes (until the measurement ends).
+* ``--trainers`` training sessions open /train (the page's default run, or
+  the ``--arch``/``--epochs``/``--train-size`` given), press "🚀 Train", keep
+  the page open while it updates live (``--trainer-mode peek``: leave for
+  the Home page and look back every ``--peek-every`` s), and press Train
+  again when a run finishes (until the measurement ends).
+
+Trainings run on the app's local Dask cluster, as ``make run`` has them, or
+with ``--in-process`` in a thread of the web server itself, as before they
+ran on Dask (the baseline: ``DIGIT_STUDIO_IN_PROCESS_TRAINING=1``).
+``--series N`` runs both N times, alternating (Dask first), each on a fresh
+server, and prints every run's headline figures and a summary per mode.
 
 Measured: predictions, errors (timeouts, exceptions, Streamlit error
 elements, lost connections), accuracy against the drawn digit, the time from
@@ -21,10 +27,10 @@ mouse-up at the end of a digit's last stroke to its new result appearing on
 screen (p50/p95/max), the server's share of it (each Draw rerun's request to
 its ``script_finished``, timed at the browsers' network stack: ``RerunTap``),
 whether training ran during the measurement (and the queue messages seen), the
-peak resident memory of the server's process tree, and the CPU used by server
-and browsers. Run::
+peak resident memory of the web server's process and of its Dask workers, and
+the CPU used by server, workers and browsers. Run::
 
-    python -m bench.workshop [--sessions 20] [--trainers 2] [--duration 90]
+    python -m bench.workshop [--sessions 20] [--trainers 2] [--duration 90] [--in-process | --series 5]
 
 Everything is bounded in count and time and talks only to 127.0.0.1. Note
 that the browsers run on the same machine as the server, so on a small
@@ -108,7 +114,12 @@ class Stats:
 
 
 class MemoryMonitor(threading.Thread):
-    """Samples RSS and CPU time of a process tree (server or browsers) every ``interval`` s."""
+    """Samples RSS and CPU time of a process tree (server or browsers) every ``interval`` s.
+
+    Within the tree, the root processes (the server itself), the Dask worker processes
+    (multiprocessing children, ``spawn_main``: the local cluster's workers) and the rest
+    are told apart: ``peak_main_rss``, ``peak_workers_rss``, :meth:`cpu_of`.
+    """
 
     def __init__(self, pids_fn, interval: float = 0.5) -> None:
         super().__init__(daemon=True)
@@ -116,7 +127,9 @@ class MemoryMonitor(threading.Thread):
         self.interval = interval
         self.peak_rss = 0
         self.peak_main_rss = 0
+        self.peak_workers_rss = 0
         self.cpu_seconds: dict[int, float] = {}
+        self.roles: dict[int, str] = {}  #: pid -> "main", "worker" or "other"
         self._stop_event = threading.Event()
 
     def _tree(self):
@@ -132,10 +145,21 @@ class MemoryMonitor(threading.Thread):
                 pass
         return procs
 
+    def _role(self, p, roots: set[int]) -> str:
+        import psutil
+
+        if p.pid not in self.roles:
+            try:
+                worker = "spawn_main" in " ".join(p.cmdline())
+            except psutil.Error:
+                worker = False
+            self.roles[p.pid] = "main" if p.pid in roots else "worker" if worker else "other"
+        return self.roles[p.pid]
+
     def sample(self) -> None:
         import psutil
 
-        total, main = 0, 0
+        by_role = {"main": 0, "worker": 0, "other": 0}
         roots = set(self.pids_fn())
         for p in self._tree():
             try:
@@ -144,11 +168,14 @@ class MemoryMonitor(threading.Thread):
                 self.cpu_seconds[p.pid] = cpu.user + cpu.system
             except psutil.Error:
                 continue
-            total += rss
-            if p.pid in roots:
-                main += rss
-        self.peak_rss = max(self.peak_rss, total)
-        self.peak_main_rss = max(self.peak_main_rss, main)
+            by_role[self._role(p, roots)] += rss
+        self.peak_rss = max(self.peak_rss, sum(by_role.values()))
+        self.peak_main_rss = max(self.peak_main_rss, by_role["main"])
+        self.peak_workers_rss = max(self.peak_workers_rss, by_role["worker"])
+
+    def cpu_of(self, role: str) -> float:
+        """CPU seconds used so far by the tree's processes of one role ("main", "worker", "other")."""
+        return sum(v for pid, v in self.cpu_seconds.items() if self.roles.get(pid) == role)
 
     def run(self) -> None:
         while not self._stop_event.is_set():
@@ -420,6 +447,12 @@ TRAIN_STATE_JS = """
 """  # noqa: E501
 
 
+def train_query(args) -> str:
+    """The Train page's query string for the trainers: only the settings given (none: the page's defaults)."""
+    given = {"arch": args.arch, "epochs": args.epochs, "train_size": args.train_size}
+    return "&".join(f"{k}={v}" for k, v in given.items() if v is not None)
+
+
 async def training_session(
     i: int,
     context,
@@ -434,11 +467,13 @@ async def training_session(
     who = f"train#{i}"
     page = await context.new_page()
     page.on("pageerror", lambda exc: stats.page_errors.append(f"{who}: {exc}"))
-    query = f"arch={args.arch}&epochs={args.epochs}&train_size={args.train_size}&seed={i}"
+    query = train_query(args)
     try:
         async with open_sem:
             await page.goto(
-                f"{base_url}/train?{query}", wait_until="domcontentloaded", timeout=args.page_timeout * 1000
+                f"{base_url}/train{'?' + query if query else ''}",
+                wait_until="domcontentloaded",
+                timeout=args.page_timeout * 1000,
             )
             button = page.get_by_role("button", name=TRAIN_BUTTON)
             await button.wait_for(state="visible", timeout=args.page_timeout * 1000)
@@ -454,7 +489,7 @@ async def training_session(
                 stats.train_clicks += 1
                 clicked_at = time.time()
                 phase = "submitted"
-                print(f"  {who}: pressed Train ({query})", flush=True)
+                print(f"  {who}: pressed Train ({query or 'the page defaults'})", flush=True)
             try:
                 st = await page.evaluate(TRAIN_STATE_JS, [QUEUE_TEXT, ERROR_ELEMENTS])
             except Exception:
@@ -663,7 +698,8 @@ def report(
     server_cpu0: float,
     elapsed: float,
     health: HealthProbe | None = None,
-) -> None:
+) -> dict:
+    """Print the run's figures; returns the headline ones (for ``--series``)."""
     t0, t1 = info.get("t_start", 0.0), info.get("t_start", 0.0) + args.duration
     samples = [s for s in stats.samples if s.released >= t0]
     ok = [s for s in samples if s.latency is not None]
@@ -709,7 +745,7 @@ def report(
     print(
         f"sessions={args.sessions} trainers={args.trainers} duration_s={args.duration:.0f} "
         f"browsers={min(args.browsers, args.sessions + args.trainers)} think_s={args.think:g} "
-        f"train=/train?arch={args.arch}&epochs={args.epochs}&train_size={args.train_size} "
+        f"mode={info.get('mode', 'dask')} train=/train{'?' + train_query(args) if train_query(args) else ''} "
         f"trainer_mode={args.trainer_mode} load_nice={args.load_nice} "
         f"(processes lowered: {info.get('lowered_processes', 0)})"
     )
@@ -812,8 +848,16 @@ def report(
         f"load_average_before={info.get('load_before', float('nan')):.2f} "
         f"load_average_after={info.get('load_after', float('nan')):.2f} (1-minute, whole machine)"
     )
-    print(f"server_peak_rss_mb={server_mon.peak_rss / 2**20:.0f} (main process {server_mon.peak_main_rss / 2**20:.0f})")
+    print(
+        f"server_peak_rss_mb={server_mon.peak_main_rss / 2**20:.0f} "
+        f"workers_peak_rss_mb={server_mon.peak_workers_rss / 2**20:.0f} "
+        f"(the web server's process; its Dask worker processes together; whole tree {server_mon.peak_rss / 2**20:.0f})"
+    )
     server_cpu = server_mon.cpu_total() - server_cpu0
+    print(
+        f"cpu_s_since_start: server {server_mon.cpu_of('main'):.0f} workers {server_mon.cpu_of('worker'):.0f} "
+        f"other {server_mon.cpu_of('other'):.0f}"
+    )
     reruns = sum(s.strokes for s in stats.samples) + stats.resets
     if len(stats.cpu_window) == 2 and reruns:
         window_cpu = stats.cpu_window[1] - stats.cpu_window[0]
@@ -850,6 +894,25 @@ def report(
         print("first page JS errors:")
         for e in stats.page_errors[:5]:
             print(f"  {e[:300]}")
+    return {
+        "mode": info.get("mode", "dask"),
+        "p50": pct(lat_ms, 50),
+        "p95": pct(lat_ms, 95),
+        "n": len(lat_ms),
+        "training_p50": pct(during, 50),
+        "training_p95": pct(during, 95),
+        "training_n": len(during),
+        "digits": len(samples),
+        "errors": len(stats.errors),
+        "timeouts": timeouts,
+        "server_mb": server_mon.peak_main_rss / 2**20,
+        "workers_mb": server_mon.peak_workers_rss / 2**20,
+        "server_cpu_s": server_mon.cpu_of("main"),
+        "workers_cpu_s": server_mon.cpu_of("worker"),
+        "training_s": training_seconds,
+        "runs_finished": stats.train_finished,
+        "load_after": info.get("load_after", float("nan")),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -873,9 +936,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-height", type=float, default=50, help="smallest digit height in canvas pixels")
     parser.add_argument("--max-height", type=float, default=240, help="largest digit height in canvas pixels")
     parser.add_argument("--step-px", type=float, default=6, help="pixels between mouse events along a stroke")
-    parser.add_argument("--arch", default="cnn", choices=["mlp", "cnn"])
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--train-size", type=int, default=20000)
+    parser.add_argument(
+        "--arch", default=None, choices=["mlp", "cnn"], help="trainers' architecture (default: the Train page's)"
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="trainers' epochs (default: the Train page's)")
+    parser.add_argument(
+        "--train-size", type=int, default=None, help="trainers' training images (default: the Train page's)"
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="the baseline: trainings in a thread of the web server, as before they ran on Dask "
+        "(DIGIT_STUDIO_IN_PROCESS_TRAINING=1)",
+    )
+    parser.add_argument(
+        "--series",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N rounds of two runs, on the local Dask cluster then in-process, each on a fresh server; "
+        "prints every run's figures and a summary of both modes",
+    )
     parser.add_argument(
         "--trainer-mode",
         choices=["watch", "peek"],
@@ -911,7 +992,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.sessions < 0 or args.trainers < 0 or args.sessions + args.trainers == 0:
         parser.error("need at least one session")
     args.duration = min(max(args.duration, 5.0), 1800.0)
+    args.series = min(max(args.series, 0), 20)
+    if args.series:
+        return run_series(args)
+    run_once(args, in_process=args.in_process)
+    return 0
 
+
+def run_once(args, in_process: bool, label: str = "") -> dict:
+    """One measurement on a fresh server: trainings on its local Dask cluster, or ``in_process`` (the baseline).
+
+    Returns:
+        The headline figures of :func:`report`.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     env = {"MNIST_DIR": args.mnist_dir} if args.mnist_dir and Path(args.mnist_dir).is_dir() else {}
     if not env:
@@ -919,10 +1012,12 @@ def main(argv: list[str] | None = None) -> int:
     run_log = ARTIFACTS / "workshop-runs.log"  # the app's own time per script run (pages.timing.timed_run)
     run_log.unlink(missing_ok=True)
     env["DIGIT_STUDIO_RUN_LOG"] = str(run_log)
-    server = AppServer(env=env, log_path=ARTIFACTS / "workshop-server.log")
+    env["DIGIT_STUDIO_IN_PROCESS_TRAINING"] = "1" if in_process else "0"
+    mode = "in-process" if in_process else "dask"
+    server = AppServer(env=env, log_path=ARTIFACTS / f"workshop-server{label}-{mode}.log")
     stats = Stats()
     t_begin = time.monotonic()
-    print(f"starting the app on {server.base_url} (log: {server.log_path})", flush=True)
+    print(f"starting the app on {server.base_url}, trainings {mode} (log: {server.log_path})", flush=True)
     server.start(timeout=120)
     server_mon = MemoryMonitor(lambda: [server.pid] if server.pid else [])
     server_mon.sample()
@@ -947,8 +1042,73 @@ def main(argv: list[str] | None = None) -> int:
         health.stop()
         server.stop()
     stats.script_runs = read_run_log(run_log)
-    report(args, stats, info, server_mon, browser_mon, server_cpu0, time.monotonic() - t_begin, health)
+    info["mode"] = mode
+    return report(args, stats, info, server_mon, browser_mon, server_cpu0, time.monotonic() - t_begin, health)
+
+
+#: The issue's goal for stroke-to-prediction p95 with training running, in milliseconds.
+GOAL_P95_MS = 1500.0
+
+
+def run_series(args) -> int:
+    """``--series N``: N rounds of a run on the local Dask cluster and one in-process, then a summary."""
+    runs: list[dict] = []
+    for k in range(args.series):
+        for in_process in (False, True):
+            print(f"\n##### series run {len(runs) + 1}/{2 * args.series} #####", flush=True)
+            figures = run_once(args, in_process=in_process, label=f"-{k + 1}")
+            runs.append({"run": len(runs) + 1, **figures})
+            time.sleep(5)  # let the previous server's processes go before the next one starts
+    print_series(args, runs)
     return 0
+
+
+def print_series(args, runs: list[dict]) -> None:
+    """Every run's headline figures, then each mode's summary (medians, worst p95, the goal met in how many runs)."""
+    print()
+    print(
+        f"=== series: {args.series} x (dask, in-process), sessions={args.sessions} trainers={args.trainers} "
+        f"duration_s={args.duration:.0f} train=/train{'?' + train_query(args) if train_query(args) else ''} ==="
+    )
+    head = (
+        f"{'run':>3} {'mode':<10} {'p50':>6} {'p95':>6} {'train_p50':>9} {'train_p95':>9} {'n_train':>7} "
+        f"{'digits':>6} {'errors':>6} {'server_MB':>9} {'workers_MB':>10} {'server_cpu':>10} {'workers_cpu':>11} "
+        f"{'trained_s':>9} {'runs_done':>9}"
+    )
+    print("stroke-to-prediction in ms (all digits; train_*: digits drawn while a training ran); CPU in seconds")
+    print(head)
+    for r in runs:
+        print(
+            f"{r['run']:>3} {r['mode']:<10} {r['p50']:>6.0f} {r['p95']:>6.0f} {r['training_p50']:>9.0f} "
+            f"{r['training_p95']:>9.0f} {r['training_n']:>7} {r['digits']:>6} {r['errors']:>6} "
+            f"{r['server_mb']:>9.0f} {r['workers_mb']:>10.0f} {r['server_cpu_s']:>10.0f} {r['workers_cpu_s']:>11.0f} "
+            f"{r['training_s']:>9.0f} {r['runs_finished']:>9}"
+        )
+    print()
+    print(
+        f"{'mode':<10} {'p50_med':>7} {'p95_med':>7} {'p95_worst':>9} {'train_p95_med':>13} {'train_p95_worst':>15} "
+        f"{'digits_mean':>11} {'errors':>6} {'server_MB_max':>13} {'workers_MB_max':>14} "
+        f"goal(train_p95<{GOAL_P95_MS:.0f}ms)"
+    )
+    for mode in ("dask", "in-process"):
+        rs = [r for r in runs if r["mode"] == mode]
+        if not rs:
+            continue
+
+        def med(key: str, rs: list[dict] = rs) -> float:
+            return float(np.nanmedian([r[key] for r in rs]))
+
+        def worst(key: str, rs: list[dict] = rs) -> float:
+            values = [r[key] for r in rs if not np.isnan(r[key])]
+            return max(values, default=float("nan"))
+
+        met = sum(1 for r in rs if r["training_n"] and r["training_p95"] < GOAL_P95_MS)
+        print(
+            f"{mode:<10} {med('p50'):>7.0f} {med('p95'):>7.0f} {worst('p95'):>9.0f} {med('training_p95'):>13.0f} "
+            f"{worst('training_p95'):>15.0f} {np.mean([r['digits'] for r in rs]):>11.1f} "
+            f"{sum(r['errors'] for r in rs):>6} {max(r['server_mb'] for r in rs):>13.0f} "
+            f"{max(r['workers_mb'] for r in rs):>14.0f} {met}/{len(rs)} runs"
+        )
 
 
 if __name__ == "__main__":

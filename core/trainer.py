@@ -164,6 +164,11 @@ class TrainerPool:
             while len(self._idle) > self.keys:
                 self._idle.pop(next(iter(self._idle)))
 
+    def idle(self) -> int:
+        """How many trainers wait for a run (compiled, ready to reuse)."""
+        with self._lock:
+            return sum(len(trainers) for trainers in self._idle.values())
+
     def clear(self) -> None:
         """Forget every idle trainer."""
         with self._lock:

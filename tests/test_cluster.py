@@ -116,6 +116,10 @@ def test_a_run_reports_progress_and_returns_its_model(dask_cluster: DaskProcesse
     probabilities = result.model.predict(random_digits(10, seed=5)[0][0].astype("float32") / 255.0, verbose=0)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)  # a working model, rebuilt here
     assert (snap.running, snap.limit) == (0, 1)
+    # The worker process keeps the compiled trainer for the next run with these settings.
+    client = cluster.get_cluster().client
+    idle = client.run(lambda: __import__("core.trainer", fromlist=["trainer_pool"]).trainer_pool.idle())
+    assert idle[snap.worker] >= 1
 
 
 def test_stop_ends_a_run_within_the_running_block(dask_cluster: DaskProcesses) -> None:
