@@ -2,8 +2,8 @@
 
 ``dask scheduler`` and ``dask worker`` run as separate processes, each in a
 process group of its own, listening on 127.0.0.1 only and without
-dashboards. The scheduler gets nothing of this project (a user's needs only
-Dask); the workers can import it (``PYTHONPATH``) and take trainings
+dashboards. The scheduler gets nothing of this project (a user's scheduler needs
+only Dask); the workers can import it (``PYTHONPATH``) and take trainings
 (``--resources training=N``), unless started plain. Used by
 ``python -m bench.room`` and by ``tests/test_cluster.py``.
 """

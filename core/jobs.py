@@ -56,7 +56,8 @@ class Snapshot:
     Attributes:
         state: The job's state.
         config: What is being trained.
-        queue_position: 1-based place in the queue while queued, else None.
+        queue_position: 1-based place in the queue while queued (0 once admitted, while the
+            run is handed to a worker), else None.
         batches: Progress reports within epochs (one per group of batches).
         epochs: Per-epoch metrics so far.
         elapsed: Seconds since training (not queueing) started.

@@ -273,7 +273,7 @@ def live_progress() -> None:
     if snap.state.finished:
         st.progress(1.0, text="Saving the model…")
         return
-    if snap.state is JobState.QUEUED:
+    if snap.state is JobState.QUEUED and snap.queue_position != 0:  # (0: admitted, being handed to a trainer)
         room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
         st.info(
             f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
@@ -284,7 +284,8 @@ def live_progress() -> None:
         return
     latest = snap.latest
     if latest is None:
-        st.progress(0.0, text="Starting… (compiling the model)")
+        step = "compiling the model" if snap.state is JobState.RUNNING else "handing the run to a trainer"
+        st.progress(0.0, text=f"Starting… ({step})")
     else:
         eta = f" · about {snap.eta:.0f}s left" if snap.eta is not None else ""
         st.progress(
