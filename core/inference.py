@@ -62,9 +62,16 @@ class _Compiled:
 
     def __init__(self, model: keras.Model) -> None:
         adapt = _input_adapter(model)
+        # A weak reference: these functions are the value of the model's entry in a
+        # WeakKeyDictionary, and a value that held its key would keep every model ever
+        # used alive. The traced graphs hold the model's variables, not the model.
+        held = weakref.ref(model)
 
         def call(x: tf.Tensor) -> tf.Tensor:
-            return model(adapt(x), training=False)
+            live = held()
+            if live is None:  # only while tracing, which runs with the model at hand
+                raise ReferenceError("the model of these inference functions is gone")
+            return live(adapt(x), training=False)
 
         self.single = tf.function(call, input_signature=[tf.TensorSpec([1, 28, 28], tf.float32)], jit_compile=True)
         self.batch = tf.function(
