@@ -53,11 +53,12 @@ def _check_output(model: keras.Model) -> None:
 
 
 class _Compiled:
-    """A model's traced inference functions: XLA for one image (the Draw page), plain for batches.
+    """A model's traced inference function, for one image (the Draw page) and batches alike.
 
-    XLA compiles once per input shape, which pays off for the fixed (1, 28, 28)
-    shape of a drawing (about 0.8 ms against 1.3 ms per call on a 2-core CPU,
-    see ``python -m bench.inference``) but not for batches of varying size.
+    Not XLA-compiled: XLA gained 0.04 ms of 0.6 ms per drawing on a 2-core CPU,
+    and TensorFlow never frees what it compiles (its compilation cache has no
+    eviction), so every model used (each picked saved model, each person's
+    runs) kept about 2 MB for the life of the process (``python -m bench.models``).
     """
 
     def __init__(self, model: keras.Model) -> None:
@@ -73,14 +74,10 @@ class _Compiled:
                 raise ReferenceError("the model of these inference functions is gone")
             return live(adapt(x), training=False)
 
-        self.single = tf.function(call, input_signature=[tf.TensorSpec([1, 28, 28], tf.float32)], jit_compile=True)
-        self.batch = tf.function(
-            call, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], reduce_retracing=True
-        )
+        self.function = tf.function(call, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        fn = self.single if len(x) == 1 else self.batch
-        return np.asarray(fn(tf.constant(x)))
+        return np.asarray(self.function(tf.constant(x)))
 
 
 def _compiled_call(model: keras.Model) -> _Compiled:
@@ -131,7 +128,6 @@ def warm_up(model: keras.Model) -> keras.Model:
         The same model.
     """
     predict_proba(model, np.zeros((1, 28, 28), np.float32))
-    predict_proba(model, np.zeros((2, 28, 28), np.float32))
     return model
 
 
