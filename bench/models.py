@@ -5,10 +5,11 @@
    listing as the Draw page makes one on every script run (the listing and
    the picker's options): before, ``core.storage.list_models`` (reads every
    card); after, ``core.model_index`` (one ``stat`` of the folder while
-   nothing changed). Also what the index costs when it has work to do: its
-   first build from the folder, a rescan after a model was copied in by hand,
-   and a save through ``core.model_owners.save_owned``. And a whole Draw page
-   script run (``AppTest``, before anything is drawn) with either listing.
+   nothing changed; "index alone" without building the picker's options).
+   Also what the index costs when it has work to do: its first build from
+   the folder, a rescan after a model was copied in by hand, and a save
+   through ``core.model_owners.save_owned``. And a whole Draw page script
+   run (``AppTest``, before anything is drawn) with either listing.
 2. **Memory per picked model.** ``--picks`` saved CNNs (the Train page's
    default settings) picked one after another, each used for one stroke
    (``predict_proba``) and, with ``--inside``, the "Inside the network" view;
@@ -129,6 +130,7 @@ def _listing_row(count: int) -> str:
         build = _once_ms(lambda: ModelIndex(folder).models())  # no index yet: built from the folder
         index = model_index(folder)
         after = _per_call_ms(lambda: _picker(index.models()))
+        alone = _per_call_ms(index.models)
         page_after = _page_run_ms(index.models)
         (folder / "by-hand.keras").write_bytes(b"zip")  # a model copied in outside the app
         (folder / "by-hand.json").write_text(CARD)
@@ -140,7 +142,7 @@ def _listing_row(count: int) -> str:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return (
-        f"{count:12,d} {before:11.3f} {after:10.3f} {page_before:11.1f} {page_after:10.1f}   "
+        f"{count:12,d} {before:11.3f} {after:10.3f} {alone:11.4f} {page_before:11.1f} {page_after:10.1f}   "
         f"{build:11.1f} {rescan:7.1f} {save:7.1f}"
     )
 
@@ -151,7 +153,8 @@ def _listing(counts: list[int]) -> None:
     keep_compiled_functions()  # as app.py does: a rerun does not reset Keras
     print("Listing the models folder: the listing and the picker's options, and a whole Draw page run (median ms)")
     print(
-        f"{'saved models':>12s} {'list before':>11s} {'list after':>10s} {'page before':>11s} {'page after':>10s}   "
+        f"{'saved models':>12s} {'list before':>11s} {'list after':>10s} {'index alone':>11s} "
+        f"{'page before':>11s} {'page after':>10s}   "
         f"{'index build':>11s} {'rescan':>7s} {'save':>7s}"
     )
     for count in counts:

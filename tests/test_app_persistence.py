@@ -192,14 +192,19 @@ def test_a_saved_model_records_its_owner_who_alone_may_delete_it(person: AppTest
 
 
 @needs_mnist
-def test_one_person_may_save_only_so_many_models(person: AppTest, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "limits, message",
+    [({"saved_models_per_person": 0}, "the most one person may keep"), ({"saved_models_total": 0}, "folder is full")],
+)
+def test_one_person_and_the_folder_hold_only_so_many_models(person: AppTest, monkeypatch, limits, message) -> None:
     store = data_of(person).store
-    monkeypatch.setattr(store, "limits", type(store.limits)(saved_models_per_person=0))
+    monkeypatch.setattr(store, "limits", type(store.limits)(**limits))
     at = open_page(person, "train")
     name = f"apptest-{uuid.uuid4().hex[:10]}"
     at.text_input[0].set_value(name)
     [b for b in at.get("form_submit_button") if b.label == "Save"][0].click().run()
-    assert "the most one person may keep" in joined(at.error)
+    assert_ok(at)
+    assert message in joined(at.error) and not at.success
     assert not (MODELS / f"{name}.keras").exists()
 
 
