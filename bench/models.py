@@ -21,7 +21,8 @@
    ``bounded, XLA`` (the bounded cache, the model held weakly, but still XLA)
    and ``after`` (``pages.model_cache``: at most ``CACHED_MODELS`` models,
    least recently used out; one plain traced function per model, holding it
-   weakly). Also the time of one full garbage collection at the end.
+   weakly). Also the time of one full garbage collection at the end, and
+   what dropping XLA costs a drawing (``predict_proba`` on the bundled model).
 
 Run::
 
@@ -262,6 +263,33 @@ def _memory(picks: int, inside: bool) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _xla_per_stroke(calls: int = 1500) -> None:
+    """What dropping XLA costs a stroke: ``predict_proba`` on the bundled model, plain against XLA, interleaved."""
+    import core.inference as inference
+    from core.preprocess import canvas_to_mnist
+    from support.handwriting import random_canvas_digit
+
+    rng = np.random.default_rng(0)
+    images = [canvas_to_mnist(random_canvas_digit(i % 10, rng)[0]) for i in range(300)]
+    plain = inference.load_model(ROOT / "models" / "default.keras")
+    current = inference._Compiled
+    inference._Compiled = _old_inference(holds_model=False)  # type: ignore[misc]
+    try:
+        xla = inference.load_model(ROOT / "models" / "default.keras")
+    finally:
+        inference._Compiled = current  # type: ignore[misc]
+    times: dict[str, list[float]] = {"plain (after)": [], "XLA (before)": []}
+    while len(times["XLA (before)"]) < calls:
+        for name, model in (("plain (after)", plain), ("XLA (before)", xla)):
+            for image in images:
+                t0 = time.perf_counter()
+                inference.predict_proba(model, image)
+                times[name].append(time.perf_counter() - t0)
+    print("\npredict_proba per drawing, bundled model (ms):")
+    for name, values in times.items():
+        print(f"  {name:14s} p50={np.percentile(values, 50) * 1000:.3f}  p95={np.percentile(values, 95) * 1000:.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(prog="python -m bench.models")
@@ -286,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_memory:
         if os.path.exists("/proc/self/statm"):
             _memory(max(1, args.picks), args.inside)
+            _xla_per_stroke()
         else:
             print("memory per pick skipped: resident memory is read from Linux's /proc")
     if data is not None:

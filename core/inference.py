@@ -55,10 +55,11 @@ def _check_output(model: keras.Model) -> None:
 class _Compiled:
     """A model's traced inference function, for one image (the Draw page) and batches alike.
 
-    Not XLA-compiled: XLA gained 0.04 ms of 0.6 ms per drawing on a 2-core CPU,
-    and TensorFlow never frees what it compiles (its compilation cache has no
-    eviction), so every model used (each picked saved model, each person's
-    runs) kept about 2 MB for the life of the process (``python -m bench.models``).
+    Not XLA-compiled: XLA gained under 0.1 ms of 0.7 ms per drawing on a 2-core
+    CPU, cost about 11 MB more per model in use, and TensorFlow never frees what
+    it compiles (its compilation cache has no eviction): every model ever used
+    (each picked saved model, each person's runs) kept about 2 MB for the life
+    of the process (``python -m bench.models``).
     """
 
     def __init__(self, model: keras.Model) -> None:
@@ -146,13 +147,15 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelLoadError(f"No model file at {path}.")
+        raise ModelLoadError(f"No model file {path.name} (it may have been deleted).")
     if not zipfile.is_zipfile(path):
         raise ModelLoadError(f"{path.name} is not a Keras model file (it may be truncated or of another format).")
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for bad files
-        raise ModelLoadError(f"{path.name} could not be loaded as a Keras model: {type(exc).__name__}: {exc}") from None
+        # The file's name is enough: the server's folders are nobody's business.
+        reason = f"{type(exc).__name__}: {exc}".replace(str(path.parent), "…")
+        raise ModelLoadError(f"{path.name} could not be loaded as a Keras model: {reason}") from None
     if not isinstance(model, keras.Model):
         raise ModelLoadError(f"{path.name} does not hold a Keras model.")
     _check_output(model)

@@ -17,6 +17,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.storage import DEFAULT_MODEL, MODELS_DIR
+from core.text import plain
 from pages.state import run_by_number, session
 
 DEFAULT_PATH = MODELS_DIR / f"{DEFAULT_MODEL}.keras"
@@ -57,7 +58,7 @@ def load_file_model(path: Path):
     try:
         mtime = path.stat().st_mtime
     except OSError:
-        raise ModelLoadError(f"No model file at {path}.") from None
+        raise ModelLoadError(f"No model file {path.name} (it may have been deleted).") from None
     return load_cached_model(str(path), mtime)
 
 
@@ -86,9 +87,9 @@ def active_model() -> tuple[object | None, str, str | None]:
     elif data.active.startswith("saved:"):
         name = data.active[6:]
         try:
-            return load_file_model(MODELS_DIR / f"{name}.keras"), f"Saved model “{name}”", None
+            return load_file_model(MODELS_DIR / f"{name}.keras"), f"Saved model “{plain(name, 64)}”", None
         except ModelLoadError as exc:
-            problem = f"Could not use saved model “{name}”: {exc}"
+            problem = f"Could not use saved model “{plain(name, 64)}”: {plain(exc, 300)}"
     try:
         model = load_file_model(DEFAULT_PATH)
     except ModelLoadError as exc:

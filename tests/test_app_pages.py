@@ -736,7 +736,7 @@ def test_draw_page_falls_back_to_the_default_for_a_broken_model(scratch_model_na
     picker.set_value(f"saved:{name}").run()
     assert_ok(at)
     warning = joined(at.warning)
-    assert f"Could not use saved model “{name}”" in warning
+    assert f"Could not use saved model “{plain(name)}”" in warning
     assert "Using the bundled default model instead" in warning
     assert data_of(at).active == "default"
     at.run()  # the next render is back to normal
