@@ -221,8 +221,13 @@ class _Explainer:
     def _whole_model(model: keras.Model) -> Body:
         """A body that shows nothing and takes log-probabilities for logits (for models that cannot be opened)."""
 
+        held = weakref.ref(model)  # the explainer is the model's entry's value: it must not keep the model alive
+
         def body(x: tf.Tensor) -> tuple[list[tf.Tensor], tf.Tensor]:
-            return [], _logits(None, model(x, training=False))
+            live = held()
+            if live is None:  # only while tracing, which runs with the model at hand
+                raise ReferenceError("the model of this explainer is gone")
+            return [], _logits(None, live(x, training=False))
 
         return body
 

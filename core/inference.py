@@ -53,27 +53,32 @@ def _check_output(model: keras.Model) -> None:
 
 
 class _Compiled:
-    """A model's traced inference functions: XLA for one image (the Draw page), plain for batches.
+    """A model's traced inference function, for one image (the Draw page) and batches alike.
 
-    XLA compiles once per input shape, which pays off for the fixed (1, 28, 28)
-    shape of a drawing (about 0.8 ms against 1.3 ms per call on a 2-core CPU,
-    see ``python -m bench.inference``) but not for batches of varying size.
+    Not XLA-compiled: XLA gained under 0.1 ms of 0.7 ms per drawing on a 2-core
+    CPU, cost about 11 MB more per model in use, and TensorFlow never frees what
+    it compiles (its compilation cache has no eviction): every model ever used
+    (each picked saved model, each person's runs) kept about 2 MB for the life
+    of the process (``python -m bench.models``).
     """
 
     def __init__(self, model: keras.Model) -> None:
         adapt = _input_adapter(model)
+        # A weak reference: these functions are the value of the model's entry in a
+        # WeakKeyDictionary, and a value that held its key would keep every model ever
+        # used alive. The traced graphs hold the model's variables, not the model.
+        held = weakref.ref(model)
 
         def call(x: tf.Tensor) -> tf.Tensor:
-            return model(adapt(x), training=False)
+            live = held()
+            if live is None:  # only while tracing, which runs with the model at hand
+                raise ReferenceError("the model of these inference functions is gone")
+            return live(adapt(x), training=False)
 
-        self.single = tf.function(call, input_signature=[tf.TensorSpec([1, 28, 28], tf.float32)], jit_compile=True)
-        self.batch = tf.function(
-            call, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)], reduce_retracing=True
-        )
+        self.function = tf.function(call, input_signature=[tf.TensorSpec([None, 28, 28], tf.float32)])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        fn = self.single if len(x) == 1 else self.batch
-        return np.asarray(fn(tf.constant(x)))
+        return np.asarray(self.function(tf.constant(x)))
 
 
 def _compiled_call(model: keras.Model) -> _Compiled:
@@ -124,7 +129,6 @@ def warm_up(model: keras.Model) -> keras.Model:
         The same model.
     """
     predict_proba(model, np.zeros((1, 28, 28), np.float32))
-    predict_proba(model, np.zeros((2, 28, 28), np.float32))
     return model
 
 
@@ -143,13 +147,15 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelLoadError(f"No model file at {path}.")
+        raise ModelLoadError(f"No model file {path.name} (it may have been deleted).")
     if not zipfile.is_zipfile(path):
         raise ModelLoadError(f"{path.name} is not a Keras model file (it may be truncated or of another format).")
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for bad files
-        raise ModelLoadError(f"{path.name} could not be loaded as a Keras model: {type(exc).__name__}: {exc}") from None
+        # The file's name is enough: the server's folders are nobody's business.
+        reason = f"{type(exc).__name__}: {exc}".replace(str(path.parent), "…")
+        raise ModelLoadError(f"{path.name} could not be loaded as a Keras model: {reason}") from None
     if not isinstance(model, keras.Model):
         raise ModelLoadError(f"{path.name} does not hold a Keras model.")
     _check_output(model)

@@ -45,9 +45,18 @@ class Run:
     @property
     def label(self) -> str:
         """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
+        return f"Run {self.number} · {self._summary}"
+
+    @property
+    def own_label(self) -> str:
+        """The label among other people's models, e.g. ``Your run 2 · CNN · 98.9%`` (runs are kept per person)."""
+        return f"Your run {self.number} · {self._summary}"
+
+    @property
+    def _summary(self) -> str:
         c = self.result.config
         stopped = " (stopped)" if self.state == "stopped" else ""
-        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
+        return f"{c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
 
     def keras_bytes(self) -> bytes:
         """The model as a ``.keras`` file's bytes, made once and kept for later downloads."""

@@ -14,13 +14,17 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keras
+from core.text import plain
+
+if TYPE_CHECKING:  # Keras (and TensorFlow) load only when a model is saved, not to list or name one
+    import keras
 
 __all__ = [
     "DEFAULT_MODEL",
     "MODELS_DIR",
+    "NAME_PATTERN",
     "InvalidModelName",
     "ModelExists",
     "SavedModel",
@@ -35,7 +39,8 @@ __all__ = [
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = "default"
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: What a model name may be: 1-64 letters, digits, '-' or '_'.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class InvalidModelName(ValueError):
@@ -52,7 +57,7 @@ class ModelExists(Exception):
     """
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"A model named “{name}” already exists.")
+        super().__init__(f"A model named “{plain(name, 64)}” already exists.")
         self.name = name
 
 
@@ -92,9 +97,9 @@ def validate_name(name: str, allow_default: bool = False) -> str:
     name = (name or "").strip()
     if not name:
         raise InvalidModelName("Give the model a name.")
-    if not _NAME.match(name):
+    if not NAME_PATTERN.match(name):
         raise InvalidModelName(
-            f"“{name[:80]}” is not a valid name: use 1-64 letters, digits, '-' or '_' (no spaces, '/', or '..')."
+            f"“{plain(name)}” is not a valid name: use 1-64 letters, digits, '-' or '_' (no spaces, '/', or '..')."
         )
     if name.lower() == DEFAULT_MODEL and not allow_default:
         raise InvalidModelName("“default” is the bundled model's name; choose another.")
@@ -192,8 +197,10 @@ def read_card(path: Path) -> dict[str, Any]:
 
 
 def list_models(directory: str | os.PathLike[str] = MODELS_DIR) -> list[SavedModel]:
-    """The models in ``directory``: the default first, then the rest by name.
+    """The models in ``directory``, each with its card: the default first, then the rest by name.
 
+    Reads every card, so its cost grows with the number of models (about
+    0.15 ms each): to list models, the app uses :mod:`core.model_index`.
     Temporary files of interrupted saves (hidden names) are skipped.
     """
     directory = Path(directory)
@@ -202,6 +209,6 @@ def list_models(directory: str | os.PathLike[str] = MODELS_DIR) -> list[SavedMod
     found = [
         SavedModel(p.stem, p, read_card(p))
         for p in directory.glob("*.keras")
-        if not p.name.startswith(".") and _NAME.match(p.stem)
+        if not p.name.startswith(".") and NAME_PATTERN.match(p.stem)
     ]
     return sorted(found, key=lambda m: (not m.is_default, m.name.lower()))

@@ -8,6 +8,7 @@ variable                            what                                        
 ``DIGIT_STUDIO_MAX_STORE_MB``       size of the whole store (oldest runs dropped)    2048
 ``DIGIT_STUDIO_RETENTION_DAYS``     runs older than this are removed at start-up     30 (0: keep)
 ``DIGIT_STUDIO_MAX_SAVED_MODELS``   models one person may save in ``models/``        5
+``DIGIT_STUDIO_MAX_MODELS_FOLDER``  models ``models/`` may hold (all people)         200
 ==================================  ===============================================  ===========
 
 Nothing here imports streamlit or TensorFlow.
@@ -60,12 +61,14 @@ class StoreLimits:
         max_bytes: Size of the whole store; beyond it the oldest runs of anyone are dropped.
         retention_days: Runs (and preferences) older than this are removed at start-up; 0 keeps them.
         saved_models_per_person: Models one person may save in ``models/``.
+        saved_models_total: Models ``models/`` may hold, everyone's together (the bundled one not counted).
     """
 
     runs_per_person: int = 20
     max_bytes: int = 2048 * 2**20
     retention_days: float = 30.0
     saved_models_per_person: int = 5
+    saved_models_total: int = 200
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StoreLimits:
@@ -76,4 +79,5 @@ class StoreLimits:
             max_bytes=int(_number(env, "DIGIT_STUDIO_MAX_STORE_MB", base.max_bytes / 2**20, 1) * 2**20),
             retention_days=_number(env, "DIGIT_STUDIO_RETENTION_DAYS", base.retention_days, 0),
             saved_models_per_person=int(_number(env, "DIGIT_STUDIO_MAX_SAVED_MODELS", base.saved_models_per_person, 0)),
+            saved_models_total=int(_number(env, "DIGIT_STUDIO_MAX_MODELS_FOLDER", base.saved_models_total, 0)),
         )

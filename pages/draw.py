@@ -8,9 +8,9 @@ from streamlit_drawable_canvas import st_canvas
 
 from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
+from core.model_index import saved_models
 from core.novelty import digit_doubt
 from core.preprocess import Normalization, ink_as_drawn, naive_resize, normalize, pixel_preview
-from core.storage import list_models
 from core.text import plain
 from pages.internals import canvas_script, phone_style, use_app_navigation
 from pages.model_cache import active_model
@@ -40,8 +40,8 @@ data = session()
 
 # --- model picker ---------------------------------------------------------------
 choices = {"default": "Bundled default model"}
-choices.update({f"run:{r.number}": f"This session: {r.label}" for r in reversed(data.runs)})
-choices.update({f"saved:{m.name}": f"Saved: {m.name}" for m in list_models() if not m.is_default})
+choices.update({f"run:{r.number}": r.own_label for r in reversed(data.runs)})
+choices.update({f"saved:{m.name}": f"Saved: {m.name}" for m in saved_models() if not m.is_default})
 if data.active not in choices:
     data.active = "default"
 

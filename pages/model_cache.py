@@ -1,37 +1,54 @@
 """Cached models and the model the Draw page uses.
 
 Models loaded from disk are cached with ``st.cache_resource``: one read-only
-copy per process, used only for inference. A person's trained models are
-never shared: each session holds (or loads from the person's store) its own.
+copy per process, used only for inference, at most :data:`CACHED_MODELS` of
+them (the least recently used is dropped: each costs 3-10 MB, and a room
+picking each other's saved models would otherwise fill the memory). A
+person's trained models are never shared: each session holds (or loads from
+the person's store) its own.
 """
 
 from __future__ import annotations
 
+import gc
+import threading
 from pathlib import Path
 
 import streamlit as st
 
 from core.storage import DEFAULT_MODEL, MODELS_DIR
+from core.text import plain
 from pages.state import run_by_number, session
 
 DEFAULT_PATH = MODELS_DIR / f"{DEFAULT_MODEL}.keras"
+#: Models read from files that stay loaded (the bundled one, saved ones), least recently used out.
+CACHED_MODELS = 8
+
+_frozen = threading.Event()
 
 
-@st.cache_resource(show_spinner="Loading the model…")
+def freeze_libraries() -> None:
+    """Move what is alive now (TensorFlow's and Keras' objects, once imported) out of the garbage collector's way.
+
+    Once per process, before the first model is loaded: automatic full
+    collections then stay cheap (about 185 ms of held GIL each otherwise),
+    while models, which are not frozen, are freed once the cache drops them.
+    """
+    if not _frozen.is_set():
+        _frozen.set()
+        gc.freeze()
+
+
+@st.cache_resource(max_entries=CACHED_MODELS, show_spinner="Loading the model…")
 def load_cached_model(path: str, mtime: float):
     """Load a model file once per process (read-only: inference only).
 
     ``mtime`` is part of the cache key, so a re-saved file is loaded afresh.
     """
-    import gc
+    from core.inference import load_model  # imports TensorFlow and Keras
 
-    from core.inference import load_model
-
-    model = load_model(path)
-    # TensorFlow, Keras and the model are loaded for good: move their objects out of
-    # the garbage collector's way so automatic full collections stay cheap.
-    gc.freeze()
-    return model
+    freeze_libraries()
+    return load_model(path)
 
 
 def load_file_model(path: Path):
@@ -41,7 +58,7 @@ def load_file_model(path: Path):
     try:
         mtime = path.stat().st_mtime
     except OSError:
-        raise ModelLoadError(f"No model file at {path}.") from None
+        raise ModelLoadError(f"No model file {path.name} (it may have been deleted).") from None
     return load_cached_model(str(path), mtime)
 
 
@@ -70,9 +87,9 @@ def active_model() -> tuple[object | None, str, str | None]:
     elif data.active.startswith("saved:"):
         name = data.active[6:]
         try:
-            return load_file_model(MODELS_DIR / f"{name}.keras"), f"Saved model “{name}”", None
+            return load_file_model(MODELS_DIR / f"{name}.keras"), f"Saved model “{plain(name, 64)}”", None
         except ModelLoadError as exc:
-            problem = f"Could not use saved model “{name}”: {exc}"
+            problem = f"Could not use saved model “{plain(name, 64)}”: {plain(exc, 300)}"
     try:
         model = load_file_model(DEFAULT_PATH)
     except ModelLoadError as exc:

@@ -1,7 +1,7 @@
 """The Train page's views of training runs: metric charts, a run's results, runs compared.
 
 Layout only: the data comes from ``core.charts`` and ``core.runs``, saving
-from ``core.storage``; these functions place it on the page.
+through ``core.model_owners``; these functions place it on the page.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import streamlit as st
 from core.cards import model_card
 from core.charts import EPOCH_AXIS, confusion_frame, metric_frame, metric_spec, validation_curves
 from core.formatting import epochs_done, percent, rate, seconds
-from core.model_owners import OWNER_FIELD, NotYours, delete_owned, owned_models, save_problem
+from core.model_owners import FolderFull, NameTaken, NotYours, TooManyModels, delete_owned, owned_models, save_owned
 from core.runs import Run, comparison_table, epoch_updates, history_table, repeats
-from core.storage import InvalidModelName, ModelExists, save_new, validate_name
+from core.storage import InvalidModelName, ModelExists, validate_name
+from core.text import plain
 from pages.state import session
 from pages.widgets import show_pixels
 
@@ -57,27 +58,34 @@ def confusion_chart(matrix: np.ndarray) -> alt.Chart:
 def save_form(run: Run) -> None:
     """The "Save to models/" form: a name, whether to replace, and what became of the save."""
     data = session()
+    limits = data.store.limits
     with st.form(f"save_{run.number}", border=False):
         name = st.text_input("Name (letters, digits, - and _)", max_chars=64)
         replace_existing = st.checkbox("Replace a saved model of mine with the same name")
         if st.form_submit_button("Save"):
             try:
                 name = validate_name(name)
-                limit = data.store.limits.saved_models_per_person
-                problem = save_problem(data.owner, name, limit, replace=replace_existing)
-                if problem:
-                    raise PermissionError(problem)
-                card = model_card(run.result, name, source=CARD_SOURCE) | {OWNER_FIELD: data.owner}
-                save_new(run.result.model, name, card, replace=replace_existing)
-                st.success(f"Saved as models/{name}.keras — pick it on the Draw page.")
-            except PermissionError as exc:
-                st.error(str(exc))
-            except InvalidModelName as exc:
-                st.error(str(exc))
+                save_owned(
+                    run.result.model,
+                    name,
+                    data.owner,
+                    model_card(run.result, name, source=CARD_SOURCE),
+                    replace=replace_existing,
+                    per_person=limits.saved_models_per_person,
+                    total=limits.saved_models_total,
+                )
+                st.success(f"Saved as models/{plain(name, 64)}.keras — pick it on the Draw page.")
             except ModelExists as exc:
-                st.error(f"{exc} Tick “Replace” or choose another name.")
-            except OSError as exc:
-                st.error(f"Could not save the model: {exc}. Nothing was overwritten.")
+                st.error(
+                    f"You have a model named “{plain(exc.name, 64)}” already: tick “Replace” to overwrite it, "
+                    "or choose another name."
+                )
+            except (InvalidModelName, NameTaken, TooManyModels, FolderFull) as exc:
+                st.error(str(exc))
+            except OSError as exc:  # the reason only: the error's text names server paths
+                st.error(
+                    f"Could not save the model ({plain(exc.strerror or type(exc).__name__)}). Nothing was overwritten."
+                )
     show_own_models()
 
 
@@ -99,8 +107,10 @@ def show_own_models() -> None:
                 if data.active == f"saved:{model.name}":
                     data.active = "default"
                 st.rerun()
-            except (NotYours, OSError) as exc:
+            except NotYours as exc:
                 st.error(str(exc))
+            except OSError as exc:
+                st.error(f"Could not delete {model.name} ({plain(exc.strerror or type(exc).__name__)}).")
 
 
 def show_results(run: Run) -> None:

@@ -14,8 +14,10 @@ its photo-upload path instead.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +27,8 @@ import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from core.text import plain
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "app.py"
@@ -415,8 +419,8 @@ def test_a_tiny_training_run_shows_its_results(trained: AppTest) -> None:
 
     open_page(at, "draw")
     picker = model_picker(at)
-    assert [o for o in picker.options if o.startswith("This session:")] == [f"This session: {data.runs[0].label}"]
-    assert "Run 1 · MLP" in data.runs[0].label
+    assert [o for o in picker.options if o.startswith("Your run ")] == [data.runs[0].own_label]
+    assert data.runs[0].own_label.startswith("Your run 1 · MLP") and "Run 1 · MLP" in data.runs[0].label
     assert picker.value == "default"
     picker.set_value("run:1").run()
     assert_ok(at)
@@ -450,7 +454,7 @@ def test_a_second_run_is_compared_with_the_first(trained: AppTest) -> None:
     assert_ok(at)
     assert {m.label: m.value for m in at.metric}["Test accuracy"] == f"{data.runs[0].result.test_accuracy:.2%}"
     open_page(at, "draw")
-    assert len([o for o in model_picker(at).options if o.startswith("This session:")]) == 2
+    assert len([o for o in model_picker(at).options if o.startswith("Your run ")]) == 2
 
 
 # --- 3. stop -----------------------------------------------------------------------------
@@ -519,9 +523,7 @@ def test_two_sessions_training_at_once_see_only_their_own_runs(apps, monkeypatch
         assert at.session_state["cfg_seed"] == seed and at.session_state["cfg_batch_size"] == batch
         assert not [s for s in at.selectbox if s.label == "Run"]  # one run: no run chooser
         open_page(at, "draw")
-        assert [o for o in model_picker(at).options if o.startswith("This session:")] == [
-            f"This session: {data.runs[0].label}"
-        ]
+        assert [o for o in model_picker(at).options if o.startswith("Your run ")] == [data.runs[0].own_label]
         open_page(at, "home")
         assert "1 training run(s)" in joined(at.info)
     assert data_of(a).runs[0].result.model is not data_of(b).runs[0].result.model
@@ -679,6 +681,8 @@ def test_save_refuses_bad_names_and_writes_a_good_one(trained: AppTest, scratch_
         "x/../../y": "not a valid name",
         "default": "bundled model's name",
         "": "Give the model a name",
+        # shown as typed, no link
+        "[click](https://example.com)": "“\\[click\\]\\(https\\:\u200b//example\\.com\\)” is not a valid name",
     }
     for bad, message in bad_names.items():
         _save_as(at, bad)
@@ -689,7 +693,7 @@ def test_save_refuses_bad_names_and_writes_a_good_one(trained: AppTest, scratch_
 
     _save_as(at, scratch_model_name)
     assert not at.error, texts(at.error)
-    assert f"models/{scratch_model_name}.keras" in joined(at.success)
+    assert f"models/{plain(scratch_model_name)}.keras" in joined(at.success)
     path = MODELS / f"{scratch_model_name}.keras"
     assert path.is_file() and path.with_suffix(".json").is_file()
     assert not [p for p in MODELS.iterdir() if p.name.startswith(f".{scratch_model_name}")], "temp files left"
@@ -698,12 +702,22 @@ def test_save_refuses_bad_names_and_writes_a_good_one(trained: AppTest, scratch_
     mtime = path.stat().st_mtime_ns
 
     _save_as(at, scratch_model_name)  # the same name again, without "Replace"
-    assert "already exists" in joined(at.error)
+    assert "You have a model named" in joined(at.error) and "tick “Replace”" in joined(at.error)
     assert path.stat().st_mtime_ns == mtime
+
+    # A name someone else saved: a clear message, Replace ticked or not, and their model untouched.
+    theirs = MODELS / f"{scratch_model_name}-theirs.keras"
+    shutil.copyfile(MODELS / "default.keras", theirs)
+    theirs.with_suffix(".json").write_text(json.dumps({"owner": "someone else's key"}))
+    for replace in (False, True):
+        _save_as(at, theirs.stem.upper(), replace=replace)
+        assert f"Someone else has saved a model named “{plain(theirs.stem)}”: choose another name." in texts(at.error)
+        assert not at.success and theirs.read_bytes() == (MODELS / "default.keras").read_bytes()
+    assert not (MODELS / f"{theirs.stem.upper()}.keras").exists()
 
     open_page(at, "draw")
     picker = model_picker(at)
-    assert f"Saved: {scratch_model_name}" in picker.options
+    assert f"Saved: {scratch_model_name}" in picker.options and f"Saved: {theirs.stem}" in picker.options
     picker.set_value(f"saved:{scratch_model_name}").run()
     assert_ok(at)
     assert not at.warning, texts(at.warning)
@@ -722,7 +736,7 @@ def test_draw_page_falls_back_to_the_default_for_a_broken_model(scratch_model_na
     picker.set_value(f"saved:{name}").run()
     assert_ok(at)
     warning = joined(at.warning)
-    assert f"Could not use saved model “{name}”" in warning
+    assert f"Could not use saved model “{plain(name)}”" in warning
     assert "Using the bundled default model instead" in warning
     assert data_of(at).active == "default"
     at.run()  # the next render is back to normal

@@ -112,7 +112,7 @@ def test_a_reload_brings_back_the_run_its_accuracy_and_the_picked_model(person: 
     assert "Confusion matrix" in "".join(c.proto.spec for c in at.get("vega_lite_chart"))
     open_page(at, "draw")
     picker = model_picker(at)
-    assert picker.value == "run:1" and f"This session: {before.runs[0].label}" in picker.options
+    assert picker.value == "run:1" and before.runs[0].own_label in picker.options
     assert not at.warning, texts(at.warning)
 
 
@@ -125,7 +125,7 @@ def test_another_browser_or_a_forged_cookie_sees_nothing(person: AppTest, cookie
     open_page(at, "train")
     assert not [m for m in at.metric if m.label == "Test accuracy"]
     open_page(at, "draw")
-    assert [o for o in model_picker(at).options if o.startswith("This session:")] == []
+    assert [o for o in model_picker(at).options if o.startswith("Your run ")] == []
 
 
 @needs_mnist
@@ -183,7 +183,7 @@ def test_a_saved_model_records_its_owner_who_alone_may_delete_it(person: AppTest
     at.text_input[0].set_value(scratch_model_name)
     [b for b in at.get("form_submit_button") if b.label == "Save"][0].click().run()
     assert_ok(at)
-    assert [m.card.get("owner") for m in owned_models(data_of(at).owner)] == [data_of(at).owner]
+    assert [m.owner for m in owned_models(data_of(at).owner)] == [data_of(at).owner]
     other = open_page(session_of(None), "train")  # someone else: no delete button for it
     assert not [b for b in other.button if b.key == f"delete_saved_{scratch_model_name}"]
     at.button(key=f"delete_saved_{scratch_model_name}").click().run()
@@ -192,14 +192,19 @@ def test_a_saved_model_records_its_owner_who_alone_may_delete_it(person: AppTest
 
 
 @needs_mnist
-def test_one_person_may_save_only_so_many_models(person: AppTest, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "limits, message",
+    [({"saved_models_per_person": 0}, "the most one person may keep"), ({"saved_models_total": 0}, "folder is full")],
+)
+def test_one_person_and_the_folder_hold_only_so_many_models(person: AppTest, monkeypatch, limits, message) -> None:
     store = data_of(person).store
-    monkeypatch.setattr(store, "limits", type(store.limits)(saved_models_per_person=0))
+    monkeypatch.setattr(store, "limits", type(store.limits)(**limits))
     at = open_page(person, "train")
     name = f"apptest-{uuid.uuid4().hex[:10]}"
     at.text_input[0].set_value(name)
     [b for b in at.get("form_submit_button") if b.label == "Save"][0].click().run()
-    assert "the most one person may keep" in joined(at.error)
+    assert_ok(at)
+    assert message in joined(at.error) and not at.success
     assert not (MODELS / f"{name}.keras").exists()
 
 

@@ -114,3 +114,8 @@ def test_the_store_and_identity_do_not_import_tensorflow():
 def test_the_job_server_does_not_import_tensorflow():
     """The web server's side of a training (queue, cluster client, dispatch) loads no model library."""
     assert heavy_modules_after("import core.jobs, core.slots, core.cluster, core.dispatch, core.remote") == []
+
+
+def test_listing_and_owning_saved_models_do_not_import_tensorflow():
+    """The Draw page lists saved models on every script run, and the sidebar's "Forget my data" deletes them."""
+    assert heavy_modules_after("import core.model_index, core.model_owners, core.storage") == []

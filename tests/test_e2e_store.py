@@ -125,8 +125,8 @@ def picker_options(page, base_url: str) -> list[str]:
 def assert_same_run(page, base_url: str, accuracy: str) -> None:
     open_train(page, base_url)
     assert accuracy_shown(page) == accuracy
-    label = f"Run 1 · MLP · {float(accuracy.rstrip('%')) / 100:.1%}"
-    assert f"This session: {label}" in picker_options(page, base_url)
+    label = f"Your run 1 · MLP · {float(accuracy.rstrip('%')) / 100:.1%}"
+    assert label in picker_options(page, base_url)
 
 
 def stored_rows(data_dir, owner: str | None = None) -> dict[str, int]:
@@ -180,7 +180,7 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
             with step(someone, "store-another-browser", server):
                 open_train(someone, server.base_url)
                 assert not someone.locator("[data-testid='stMetric']").filter(has_text="Test accuracy").count()
-                assert not [o for o in picker_options(someone, server.base_url) if o.startswith("This session:")]
+                assert not [o for o in picker_options(someone, server.base_url) if o.startswith("Your run ")]
                 assert wait_for_new_cookie(other, None) not in (None, token)
         finally:
             other.close()

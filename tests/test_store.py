@@ -315,9 +315,10 @@ def test_limits_and_folder_come_from_the_environment(tmp_path):
         "DIGIT_STUDIO_MAX_STORE_MB": "64",
         "DIGIT_STUDIO_RETENTION_DAYS": "0",
         "DIGIT_STUDIO_MAX_SAVED_MODELS": "2",
+        "DIGIT_STUDIO_MAX_MODELS_FOLDER": "30",
     }
     assert data_folder(env) == tmp_path and data_folder({}) == PROJECT_DATA
-    assert StoreLimits.from_env(env) == StoreLimits(7, 64 * 2**20, 0.0, 2)
+    assert StoreLimits.from_env(env) == StoreLimits(7, 64 * 2**20, 0.0, 2, 30)
     assert StoreLimits.from_env({}) == StoreLimits()
 
 
