@@ -19,8 +19,8 @@ from pages.widgets import show_pixels
 
 use_app_navigation()
 
-STEPS_TOGGLE = "🔍 How the app sees it"
-INSIDE_TOGGLE = "🧠 Inside the network"
+STEPS_TOGGLE = "How the app sees it"
+INSIDE_TOGGLE = "Inside the network"
 UNSURE_BELOW = 0.6  #: top confidence under which the page says the model is not sure
 CANVAS_SIZE = 280
 
@@ -35,7 +35,7 @@ UPLOAD_PROMPTS = {
     "filled": "This image is mostly ink. Use a photo of one digit on plain paper.",
 }
 
-st.title("✏️ Draw a digit")
+st.title("Draw a digit")
 data = session()
 
 # --- model picker ---------------------------------------------------------------
@@ -80,8 +80,9 @@ with left:
         st.html(canvas_script(), unsafe_allow_javascript=True)
         st.html(phone_style())
         st.caption(
-            "Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
-            "and the bin clears it. The digit is classified as each stroke ends."
+            "Above the canvas: :material/undo: undo, :material/redo: redo, :material/edit: edit (move or "
+            "resize strokes; press it again to draw), and :material/delete: clears it. The digit is "
+            "classified as each stroke ends."
         )
         rgba = canvas.image_data
     else:

@@ -26,7 +26,7 @@ import pytest
 
 from core.identity import COOKIE_NAME, IdentityIssuer
 from core.store import DB_FILE, RUNS_FOLDER
-from support.browser import AppServer, DrawPage, find_chromium, launch_chromium
+from support.browser import TRAIN_BUTTON, AppServer, DrawPage, find_chromium, launch_chromium
 from support.handwriting import digit_polylines, fit_polylines
 from tests.test_e2e_browser import PAGE_TIMEOUT, step
 
@@ -108,7 +108,7 @@ def accuracy_shown(page, timeout: float = PAGE_TIMEOUT) -> str:
 
 def open_train(page, base_url: str) -> None:
     page.goto(base_url + "/train", wait_until="domcontentloaded")
-    page.get_by_role("button", name="🚀 Train").wait_for(state="visible")
+    page.get_by_role("button", name=TRAIN_BUTTON, exact=True).wait_for(state="visible")
 
 
 def picker_options(page, base_url: str) -> list[str]:
@@ -149,14 +149,14 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
         with step(page, "store-first-visit", server):
             page.goto(server.base_url + "/", wait_until="domcontentloaded")
             page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Draw").first.wait_for(state="visible")
-            seen = set(page.evaluate("Array.from(window.__menuSeen)"))
+            seen = set(page.evaluate("Array.from(window.__menuSeen)"))  # (a Material icon's text is its name)
             assert seen <= {"Home", "Train", "Draw"} | {
-                f"{icon}{name}" for icon, name in (("🏠", "Home"), ("🏋️", "Train"), ("✏️", "Draw"))
+                f"{icon}{name}" for icon, name in (("home", "Home"), ("model_training", "Train"), ("draw", "Draw"))
             }, seen
 
         with step(page, "store-train", server):
             page.goto(server.base_url + TINY_LINK, wait_until="domcontentloaded")
-            page.get_by_role("button", name="🚀 Train").click()
+            page.get_by_role("button", name=TRAIN_BUTTON, exact=True).click()
             accuracy = accuracy_shown(page, timeout=TRAIN_TIMEOUT)
             assert re.fullmatch(r"\d{1,3}\.\d\d%", accuracy) and float(accuracy[:-1]) > 50, accuracy
             token = cookie_of(person)
@@ -202,7 +202,7 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
         with step(page, "store-forget", server):
             assert stored_rows(data_dir, owner)["runs"] == 1 and any((data_dir / RUNS_FOLDER).iterdir())
             page.goto(server.base_url + "/", wait_until="domcontentloaded")
-            page.get_by_role("button", name="🗑️ Forget my data").click()
+            page.get_by_role("button", name="Forget my data", exact=True).click()
             page.get_by_role("button", name="Delete all my data").click()
             page.get_by_text("Nothing about you is kept any more").wait_for(state="visible")
             assert stored_rows(data_dir, owner) == {"runs": 0, "prefs": 0, "notes": 0}

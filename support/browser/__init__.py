@@ -5,7 +5,7 @@
 * :mod:`~support.browser.server`: :class:`AppServer` starts ``streamlit run
   app.py`` on a free 127.0.0.1 port, waits for ``/_stcore/health`` and always
   stops the whole process group.
-* :mod:`~support.browser.page_js`: the Draw page's selectors and texts, and
+* :mod:`~support.browser.page_js`: the Draw page's selectors and texts (and the Train button's name), and
   the JavaScript that waits *in the page* for each stroke's result (the
   texts are re-exported here, the snippets are the drivers' business).
 * :mod:`~support.browser.mouse`: :func:`mouse_ops`, strokes as mouse moves.
@@ -27,6 +27,7 @@ from support.browser.page_js import (
     ERROR_ELEMENTS,
     PREDICTION,
     PROMPT_TEXTS,
+    TRAIN_BUTTON,
 )
 from support.browser.server import AppServer, free_port
 
@@ -37,6 +38,7 @@ __all__ = [
     "ERROR_ELEMENTS",
     "PREDICTION",
     "PROMPT_TEXTS",
+    "TRAIN_BUTTON",
     "AppServer",
     "AsyncDrawPage",
     "DrawActions",
