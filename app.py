@@ -15,6 +15,7 @@ from core.cluster import start_in_background
 from pages.forget import forget_control
 from pages.identity import keep_cookie
 from pages.internals import keep_compiled_functions, log_internal_problems
+from pages.presentation import sidebar_state
 from pages.timing import timed_run
 
 #: A 28×28 digit as the model sees it (a seven drawn on the canvas), the browser tab's icon.
@@ -23,7 +24,7 @@ FAVICON = str(Path(__file__).with_name("pages") / "favicon.png")
 keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
 log_internal_problems()  # once per process: says which library internal an upgrade removed
 # The tab icon is a picture, not an emoji: a browser without an emoji font would show a box.
-st.set_page_config(page_title="Digit Studio", page_icon=FAVICON, layout="wide")
+st.set_page_config(page_title="Digit Studio", page_icon=FAVICON, layout="wide", initial_sidebar_state=sidebar_state())
 start_in_background()  # trainings run on a Dask cluster: have its workers up before anyone presses Train
 
 pages = [

@@ -303,7 +303,7 @@ def live_progress() -> None:
         st.caption("Stopping…")
     elif st.button("Stop", icon=":material/stop:", key="stop_training", type="primary"):
         job.stop()
-    show_charts(snap.batches, snap.epochs)
+    show_charts(snap.batches, snap.epochs, planned=latest.epochs if latest is not None else None)
 
 
 collect_finished()

@@ -443,7 +443,7 @@ def test_a_second_run_is_compared_with_the_first(trained: AppTest) -> None:
     chooser = [s for s in at.selectbox if s.label == "Run"]
     assert len(chooser) == 1 and chooser[0].value == 2  # the newest run is shown
     assert "Your runs compared" in joined(at.subheader)
-    table = at.dataframe[-1].value
+    table = at.table[0].value
     assert list(table.index) == [1, 2] and list(table["batch"]) == [128, 256]
     assert any("Validation accuracy by run" in spec for spec in charts(at))
     chooser[0].set_value(1).run()

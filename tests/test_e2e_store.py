@@ -26,7 +26,7 @@ import pytest
 
 from core.identity import COOKIE_NAME, IdentityIssuer
 from core.store import DB_FILE, RUNS_FOLDER
-from support.browser import TRAIN_BUTTON, AppServer, DrawPage, find_chromium, launch_chromium
+from support.browser import TRAIN_BUTTON, AppServer, DrawPage, find_chromium, launch_chromium, touch_draw
 from support.handwriting import digit_polylines, fit_polylines
 from tests.test_e2e_browser import PAGE_TIMEOUT, step
 
@@ -213,19 +213,6 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
     finally:
         person.close()
         server.stop()
-
-
-def touch_draw(context, page, strokes, box: dict, canvas_size: float = 280.0) -> None:
-    """Draw polylines (canvas pixels) with a finger: DevTools' touch events, as a phone's screen sends them."""
-    cdp = context.new_cdp_session(page)
-    sx, sy = box["width"] / canvas_size, box["height"] / canvas_size
-    for stroke in strokes:
-        points = [{"x": box["x"] + x * sx, "y": box["y"] + y * sy} for x, y in stroke]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
-        for point in points[1:]:
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    cdp.detach()
 
 
 #: Each prediction element's box, and whether it is shown (a phone shows the strip under the canvas).

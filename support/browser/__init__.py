@@ -9,6 +9,7 @@
   the JavaScript that waits *in the page* for each stroke's result (the
   texts are re-exported here, the snippets are the drivers' business).
 * :mod:`~support.browser.mouse`: :func:`mouse_ops`, strokes as mouse moves.
+* :mod:`~support.browser.touch`: :func:`touch_draw`, strokes as a finger's touch events.
 * :mod:`~support.browser.draw_page`: :class:`DrawPage` (sync API) and
   :class:`AsyncDrawPage` (async API), one implementation of the Draw page's
   actions for both.
@@ -30,6 +31,7 @@ from support.browser.page_js import (
     TRAIN_BUTTON,
 )
 from support.browser.server import AppServer, free_port
+from support.browser.touch import touch_draw
 
 __all__ = [
     "ARTIFACTS",
@@ -49,4 +51,5 @@ __all__ = [
     "launch_chromium",
     "mouse_ops",
     "save_artifacts",
+    "touch_draw",
 ]
