@@ -28,7 +28,9 @@
   const pin = () => {
     for (const host of document.querySelectorAll("[data-testid=stMain] div")) {
       const root = host.shadowRoot;
-      if (root && !root.querySelector("style[data-digit-studio]")) {
+      // Once the canvas is in the root: the style, the page's sign that the canvas is ready, and the
+      // first fit below then come together.
+      if (root && root.querySelector(".dc-root") && !root.querySelector("style[data-digit-studio]")) {
         const style = document.createElement("style");
         style.dataset.digitStudio = "pinned-toolbar";
         style.textContent = css;

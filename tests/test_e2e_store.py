@@ -231,7 +231,12 @@ def test_a_phone_draws_with_touch_and_sees_the_answer_without_scrolling(browser,
         with step(page, "phone-open", server):
             draw = DrawPage(page, server.base_url).open(timeout=PAGE_TIMEOUT)
             view = page.viewport_size
-            box = draw.canvas().bounding_box()
+            # The page scales the canvas within a fifth of a second of its appearing (and again when the
+            # column's width settles): wait, bounded, for a steady size.
+            deadline, box, last = time.monotonic() + 10, None, None
+            while time.monotonic() < deadline and (box is None or box != last or box["width"] < view["width"] - 40):
+                last, box = box, draw.canvas().bounding_box()
+                time.sleep(0.25)
             # The canvas fits the screen's width, filling the column (1 rem of margin each side).
             assert box["x"] >= 0 and box["x"] + box["width"] <= view["width"], box
             assert box["width"] >= view["width"] - 40, f"the canvas does not use the phone's width: {box}"
