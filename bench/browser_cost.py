@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from support.browser import AppServer, DrawPage, launch_chromium, mouse_ops
+from support.browser import TRAIN_BUTTON, AppServer, DrawPage, launch_chromium, mouse_ops
 from support.handwriting import random_digit_strokes
 
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
@@ -106,7 +106,7 @@ def stroke_costs(
 
 def train_cost(page, base_url: str, seconds: float, query: str, timeout: float) -> dict[str, float]:
     page.goto(f"{base_url}/train?{query}", wait_until="domcontentloaded", timeout=timeout * 1000)
-    page.get_by_role("button", name="🚀 Train").click(timeout=timeout * 1000)
+    page.get_by_role("button", name=TRAIN_BUTTON, exact=True).click(timeout=timeout * 1000)
     page.locator("[data-testid='stProgress']").first.wait_for(timeout=timeout * 1000)
     page.get_by_text("Epoch 1/").first.wait_for(timeout=timeout * 1000)  # compiled: the live part is running
     meter = PageMeter(page)

@@ -10,7 +10,7 @@ Playwright's async API; several pages per browser):
   like a person would), read the prediction, reset the canvas, pause briefly
   (``--think``) and start again;
 * ``--trainers`` training sessions open /train (the page's default run, or
-  the ``--arch``/``--epochs``/``--train-size`` given), press "🚀 Train", keep
+  the ``--arch``/``--epochs``/``--train-size`` given), press "Train", keep
   the page open while it updates live (``--trainer-mode peek``: leave for
   the Home page and look back every ``--peek-every`` s), and press Train
   again when a run finishes (until the measurement ends).
@@ -55,6 +55,7 @@ from support import ROOT
 from support.browser import (
     ARTIFACTS,
     ERROR_ELEMENTS,
+    TRAIN_BUTTON,
     AppServer,
     AsyncDrawPage,
     find_chromium,
@@ -63,7 +64,6 @@ from support.browser import (
 from support.handwriting import random_digit_strokes
 
 QUEUE_TEXT = "Waiting for a free trainer"
-TRAIN_BUTTON = "🚀 Train"
 
 
 # ---------------------------------------------------------------------------
@@ -422,7 +422,7 @@ async def _reopen(draw: AsyncDrawPage, args, stats: Stats, who: str) -> None:
 
 TRAIN_STATE_JS = """
 (args) => {
-  const [queueText, errorSel] = args;
+  const [queueText, errorSel, trainLabel] = args;
   const main = document.querySelector('[data-testid="stMain"]') || document.body;
   const text = main.innerText || '';
   const progress = document.querySelector('[data-testid="stProgress"]');
@@ -430,7 +430,9 @@ TRAIN_STATE_JS = """
   for (const a of document.querySelectorAll('[data-testid="stAlert"]')) {
     if ((a.innerText || '').includes(queueText)) { queue = a.innerText.trim(); break; }
   }
-  const buttons = Array.from(document.querySelectorAll('button')).filter(b => (b.innerText || '').includes('Train') && (b.innerText || '').includes('🚀'));
+  // The Train button by its label alone: its Material icon is an element whose text is the icon's name.
+  const label = (b) => Array.from(b.querySelectorAll('p')).map(p => p.textContent.trim()).join(' ');
+  const buttons = Array.from(document.querySelectorAll('button')).filter(b => label(b) === trainLabel);
   const metric = Array.from(document.querySelectorAll('[data-testid="stMetric"]')).find(m => (m.innerText || '').includes('Test accuracy'));
   const app = document.querySelector('[data-testid="stApp"]');
   return {
@@ -475,7 +477,7 @@ async def training_session(
                 wait_until="domcontentloaded",
                 timeout=args.page_timeout * 1000,
             )
-            button = page.get_by_role("button", name=TRAIN_BUTTON)
+            button = page.get_by_role("button", name=TRAIN_BUTTON, exact=True)
             await button.wait_for(state="visible", timeout=args.page_timeout * 1000)
         ready[0] += 1
         await start.wait()
@@ -485,13 +487,13 @@ async def training_session(
         last_peek: float | None = None
         while time.monotonic() < stop_at[0]:
             if phase == "click":
-                await page.get_by_role("button", name=TRAIN_BUTTON).click(timeout=args.page_timeout * 1000)
+                await page.get_by_role("button", name=TRAIN_BUTTON, exact=True).click(timeout=args.page_timeout * 1000)
                 stats.train_clicks += 1
                 clicked_at = time.time()
                 phase = "submitted"
                 print(f"  {who}: pressed Train ({query or 'the page defaults'})", flush=True)
             try:
-                st = await page.evaluate(TRAIN_STATE_JS, [QUEUE_TEXT, ERROR_ELEMENTS])
+                st = await page.evaluate(TRAIN_STATE_JS, [QUEUE_TEXT, ERROR_ELEMENTS, TRAIN_BUTTON])
             except Exception:
                 await asyncio.sleep(0.5)
                 continue
@@ -537,12 +539,14 @@ async def training_session(
                 # Leave the Train page (the run goes on in the background), come back later to look.
                 last_peek = now
                 await page.get_by_role("link", name="Home").first.click(timeout=args.page_timeout * 1000)
-                await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(
+                await page.get_by_role("button", name=TRAIN_BUTTON, exact=True).wait_for(
                     state="detached", timeout=args.page_timeout * 1000
                 )
                 await asyncio.sleep(max(0.0, min(args.peek_every, stop_at[0] - time.monotonic())))
                 await page.get_by_role("link", name="Train").first.click(timeout=args.page_timeout * 1000)
-                await page.get_by_role("button", name=TRAIN_BUTTON).wait_for(timeout=args.page_timeout * 1000)
+                await page.get_by_role("button", name=TRAIN_BUTTON, exact=True).wait_for(
+                    timeout=args.page_timeout * 1000
+                )
                 try:  # the live part renders right after the form
                     await page.locator(
                         "[data-testid='stProgress'], [data-testid='stAlert'], [data-testid='stMetric']"

@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # for annotations only: importing core.training loads TensorF
 
 __all__ = [
     "EPOCH_AXIS",
+    "MAX_EPOCH_TICKS",
+    "epoch_axis",
     "LIVE_POINTS",
     "SERIES_COLOURS",
     "loss_curve",
@@ -34,8 +36,34 @@ LIVE_POINTS = 120
 #: The series of a metric chart and their colours (the live curve grey, the epochs' points bold).
 SERIES_COLOURS = {"training (live)": "#9aa5b8", "training (epoch)": "#1f77b4", "validation": "#ff4b4b"}
 _LIVE = "training (live)"
-#: The epoch axis of every chart: epochs are whole, so ticks only at whole epochs (not 0.6, 0.8, ...).
+#: The epoch axis of a chart whose span is unknown: ticks only at whole epochs (not 0.6, 0.8, ...).
 EPOCH_AXIS: dict[str, Any] = {"tickMinStep": 1, "format": "d"}
+#: At most this many labelled ticks on an epoch axis (every second, fifth, ... epoch beyond).
+MAX_EPOCH_TICKS = 10
+
+
+def epoch_axis(epochs: int, first: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The x axis and scale of a chart over ``epochs`` whole epochs: ticks at whole epochs only.
+
+    ``tickMinStep`` alone is not enough: over a span of one epoch or less (a
+    one-epoch run, or the first epoch of a live run) Vega still puts a tick
+    halfway, and the whole-number format labels it "1" beside the real 1. The
+    ticks are listed instead, and the domain is the run's planned span, so a
+    live chart does not rescale as it grows and a stopped run ends short of it.
+
+    Args:
+        epochs: The last epoch of the span (the planned number of epochs).
+        first: The first (0 for curves that start before the first epoch ends, 1 for per-epoch points).
+
+    Returns:
+        ``(axis, scale)``: the Vega-Lite ``axis`` and ``scale`` of the x encoding.
+    """
+    last = max(int(epochs), first)
+    if last == first:  # a single epoch's points: that epoch in the middle, no tick beside it
+        return {"values": [first], "format": "d"}, {"domain": [first - 0.5, first + 0.5], "nice": False}
+    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, last) if (last - first) / s <= MAX_EPOCH_TICKS)
+    ticks = sorted({first, *(t for t in range(step, last + 1, step) if t > first)})  # round numbers: 1, 5, 10, ...
+    return {"values": ticks, "format": "d"}, {"domain": [first, last], "nice": False}
 
 
 def loss_curve(
@@ -115,7 +143,7 @@ def metric_frame(
     return pd.concat(frames, ignore_index=True).dropna()
 
 
-def metric_spec(key: str, title: str) -> dict[str, Any]:
+def metric_spec(key: str, title: str, epochs: int | None = None) -> dict[str, Any]:
     """The Vega-Lite spec of a metric chart (data from :func:`metric_frame`).
 
     Lines for every series, symbols only on the few per-epoch points (not the
@@ -124,10 +152,15 @@ def metric_spec(key: str, title: str) -> dict[str, Any]:
     Args:
         key: The metric, the y axis' title.
         title: The chart's title.
+        epochs: The run's planned epochs (the x axis spans them, ticked at whole epochs); None when
+            not known yet (ticks at whole epochs of the data's span).
 
     Returns:
         A Vega-Lite spec without data.
     """
+    x: dict[str, Any] = {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": dict(EPOCH_AXIS)}
+    if epochs:
+        x["axis"], x["scale"] = epoch_axis(epochs)
     return {
         # fit-x: the width follows the column, 240 px is the plot's own height (Streamlit's default
         # "fit" squeezes the plot into 240 px together with the title, axes and legend).
@@ -135,7 +168,7 @@ def metric_spec(key: str, title: str) -> dict[str, Any]:
         "height": 240,
         "autosize": {"type": "fit-x", "contains": "padding"},
         "encoding": {
-            "x": {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": dict(EPOCH_AXIS)},
+            "x": x,
             "y": {"field": "value", "type": "quantitative", "title": key, "scale": {"zero": False}},
             "color": {
                 "field": "series",

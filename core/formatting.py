@@ -22,8 +22,11 @@ def seconds(value: float) -> str:
     """A duration: ``"2.6 s"`` under a minute, ``"4 min 05 s"`` beyond, ``"1 h 02 min"`` beyond an hour."""
     if not _finite(value):
         return "–"
-    if value < 60:
-        return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+    # Decided on the rounded value: 9.96 s is "10 s", not "10.0 s", and 59.6 s is "1 min 00 s".
+    if round(value, 1) < 10:
+        return f"{value:.1f} s"
+    if round(value) < 60:
+        return f"{value:.0f} s"
     minutes, secs = divmod(round(value), 60)
     if minutes < 60:
         return f"{minutes} min {secs:02d} s"
@@ -35,11 +38,15 @@ def rate(per_second: float, unit: str = "img/s") -> str:
     """A speed with a k or M suffix so it fits a metric box: ``8805`` as ``"8.8k img/s"``."""
     if not _finite(per_second):
         return "–"
-    for scale, suffix in ((1e6, "M"), (1e3, "k")):
-        if per_second >= scale:
-            value = per_second / scale
-            return f"{value:.1f}{suffix} {unit}" if value < 100 else f"{value:.0f}{suffix} {unit}"
-    return f"{per_second:.0f} {unit}"
+    # Up a unit whenever the number would take four digits (decided on the rounded value, so
+    # never "1000k" or "100.0k"); one decimal below 100 of a unit.
+    value, suffix = per_second, ""
+    for bigger in ("k", "M"):
+        if round(value) < 1000:
+            break
+        value, suffix = value / 1000, bigger
+    digits = 1 if suffix and round(value, 1) < 100 else 0
+    return f"{value:.{digits}f}{suffix} {unit}"
 
 
 def decimal(value: float, digits: int = 2) -> str:

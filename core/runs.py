@@ -172,20 +172,28 @@ def repeats(runs: Sequence[Run]) -> dict[int, int]:
 def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
     """ "Your runs compared" as text to show: :func:`comparison_rows` with each number at a readable precision.
 
+    The outcome comes first (test accuracy, time, and the note), then the settings: on a phone,
+    where the table scrolls sideways inside its frame, what each run scored is in view at once.
+
     Args:
         runs: Finished runs, in the order to show them.
 
     Returns:
-        A frame indexed by run number, every cell a short string (dropout ``0.3``,
-        learning rate ``0.001``, time ``2.6 s``), and a ``note`` column naming the
-        earlier run a run repeats (same settings and seed, so the same results).
+        A frame indexed by run number, every cell a short string (dropout ``0.3``, learning rate
+        ``0.001``, time ``2.6 s``) but batch size and seed (numbers); when a run repeats an
+        earlier one (same settings and seed, so the same results), a ``note`` column names it.
     """
     same = repeats(runs)
     rows = []
     for row in comparison_rows(runs):
+        note = {"note": f"same as run {same[row['run']]}" if row["run"] in same else ""} if same else {}
         rows.append(
             {
-                **row,
+                "run": row["run"],
+                "test accuracy": percent(row["test accuracy"]),
+                "time": seconds(row["time (s)"]),
+                **note,
+                "arch": row["arch"],
                 "epochs": row["epochs"],
                 "batch": row["batch"],
                 "dropout": decimal(row["dropout"]),
@@ -193,10 +201,7 @@ def comparison_table(runs: Sequence[Run]) -> pd.DataFrame:
                 "augment": "yes" if row["augment"] else "no",
                 "images": f"{row['images']:,}",
                 "seed": row["seed"],
-                "test accuracy": percent(row["test accuracy"]),
-                "time (s)": seconds(row["time (s)"]),
-                "note": f"same as run {same[row['run']]}" if row["run"] in same else "",
             }
         )
-    table = pd.DataFrame(rows).rename(columns={"time (s)": "time"})
+    table = pd.DataFrame(rows)
     return table.set_index("run") if len(table) else table

@@ -13,7 +13,9 @@
 //   a stroke drawn on the canvas ends, this presses the component's own send button, which
 //   cancels that wait and sends the same drawing at once (one rerun per stroke, as before).
 //   The button is hidden: the app is always up to date, so there is nothing to press.
-// * On a phone its fixed 280 px canvas is scaled up to the width of the screen (see fit).
+// * On a phone its fixed 280 px canvas is scaled up to the width of the screen, and in the
+//   presentation layout (present_layout.css sets --ds-present) up to its column and the
+//   screen's height (see fit).
 (() => {
   if (window.__digitStudioCanvas) return;  // once per browser tab
   window.__digitStudioCanvas = {strokesSent: 0, missingSendButton: false};
@@ -26,7 +28,9 @@
   const pin = () => {
     for (const host of document.querySelectorAll("[data-testid=stMain] div")) {
       const root = host.shadowRoot;
-      if (root && !root.querySelector("style[data-digit-studio]")) {
+      // Once the canvas is in the root: the style, the page's sign that the canvas is ready, and the
+      // first fit below then come together.
+      if (root && root.querySelector(".dc-root") && !root.querySelector("style[data-digit-studio]")) {
         const style = document.createElement("style");
         style.dataset.digitStudio = "pinned-toolbar";
         style.textContent = css;
@@ -48,7 +52,16 @@
     let column = host.parentElement;
     for (let up = 0; column && column.clientWidth <= natural && up < 6; up++) column = column.parentElement;
     const room = column ? column.clientWidth : natural;
-    const scale = window.innerWidth < 640 && natural > 0 ? Math.max(1, Math.min(room / natural, 2)) : 1;
+    let scale = 1;
+    if (natural > 0 && window.innerWidth < 640) scale = Math.max(1, Math.min(room / natural, 2));
+    else if (natural > 0 && presenting()) {
+      // As wide as the column, and (toolbar band included) no taller than the screen below its top.
+      const top = host.getBoundingClientRect().top + window.scrollY;
+      const band = parseFloat(getComputedStyle(canvas).marginTop) || 0;  // the toolbar's, above the canvas
+      const tall = (window.innerHeight - top - 16) / (canvas.offsetHeight + band);
+      scale = Math.max(1, Math.min(room / natural, tall, 3));
+      scale = Math.floor(scale * 20) / 20;  // steady under rounding: no restyling on every check
+    }
     const transform = scale === 1 ? "" : `scale(${scale})`;
     if (host.style.transform !== transform) {
       host.style.transformOrigin = "top left";
@@ -60,6 +73,8 @@
     const below = scale === 1 ? "" : `${Math.round((scale - 1) * canvas.offsetHeight)}px`;
     if (host.style.marginBottom !== below) host.style.marginBottom = below;
   };
+  const presenting = () =>
+    getComputedStyle(document.documentElement).getPropertyValue("--ds-present").trim() === "1";
   setInterval(pin, 200);
   pin();
   // A stroke starts with a press on a canvas (not in the component's edit mode) and

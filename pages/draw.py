@@ -10,17 +10,18 @@ from core.images import BadImageError, decode_upload
 from core.inference import predict_proba
 from core.model_index import saved_models
 from core.novelty import digit_doubt
-from core.preprocess import Normalization, ink_as_drawn, naive_resize, normalize, pixel_preview
+from core.preprocess import ink_as_drawn, normalize, pixel_preview
 from core.text import plain
 from pages.internals import canvas_script, phone_style, use_app_navigation
 from pages.model_cache import active_model
+from pages.presentation import presentation_control
 from pages.state import session
 from pages.widgets import show_pixels
 
 use_app_navigation()
 
-STEPS_TOGGLE = "🔍 How the app sees it"
-INSIDE_TOGGLE = "🧠 Inside the network"
+STEPS_TOGGLE = "How the app sees it"
+INSIDE_TOGGLE = "Inside the network"
 UNSURE_BELOW = 0.6  #: top confidence under which the page says the model is not sure
 CANVAS_SIZE = 280
 
@@ -35,7 +36,8 @@ UPLOAD_PROMPTS = {
     "filled": "This image is mostly ink. Use a photo of one digit on plain paper.",
 }
 
-st.title("✏️ Draw a digit")
+st.title("Draw a digit")
+presentation_control()  # ?present=1: a projector's layout
 data = session()
 
 # --- model picker ---------------------------------------------------------------
@@ -80,8 +82,9 @@ with left:
         st.html(canvas_script(), unsafe_allow_javascript=True)
         st.html(phone_style())
         st.caption(
-            "Above the canvas: ↶ undo, ↷ redo, ✎ edit (move or resize strokes; press it again to draw), "
-            "and the bin clears it. The digit is classified as each stroke ends."
+            "Above the canvas: :material/undo: undo, :material/redo: redo, :material/edit: edit (move or "
+            "resize strokes; press it again to draw), and :material/delete: clears it. The digit is "
+            "classified as each stroke ends."
         )
         rgba = canvas.image_data
     else:
@@ -160,50 +163,6 @@ def show_prediction(probs: np.ndarray, doubt: str | None = None) -> None:
     st.markdown(confidence_bars(probs), unsafe_allow_html=True)
 
 
-def show_steps(result: Normalization, rgba: np.ndarray, probs: np.ndarray) -> None:
-    """The stages of canvas_to_mnist, and the naive resize for comparison."""
-    cols = st.columns(5)
-    cols[0].image(rgba, caption="1. your drawing", width="stretch")
-    show_pixels(np.clip(result.crop, 0, 1), "2. cropped to the ink", where=cols[1], width="stretch")
-    stroke = result.stroke
-    if stroke is not None:
-        show_pixels(
-            np.clip(stroke.image, 0, 1),
-            where=cols[2],
-            width="stretch",
-            caption=(
-                f"3. strokes {stroke.before:.1f} → {stroke.after:.1f} px wide in 20, as in MNIST"
-                if stroke.changed
-                else f"3. strokes {stroke.before:.1f} px wide in 20: like MNIST's, kept"
-            ),
-        )
-    show_pixels(
-        pixel_preview(result.fitted, 6),
-        f"4. fitted into 20×20 ({result.fitted.shape[1]}×{result.fitted.shape[0]})",
-        where=cols[3],
-    )
-    show_pixels(pixel_preview(result.boxed, 4), "5. centred by box in 28×28", where=cols[4])
-    st.caption(
-        "6. Finally the digit is shifted so its centre of mass is at the centre (14, 14), "
-        "exactly as MNIST's digits were — that is the image on the right."
-    )
-    if st.toggle("Compare with a naive resize of the whole canvas", key="compare_naive"):
-        naive = naive_resize(rgba, background)
-        naive_probs = predict_proba(model, naive)[0]
-        c1, c2 = st.columns(2)
-        show_pixels(pixel_preview(naive, 6), "naive: whole canvas squashed to 28×28", where=c1)
-        c2.markdown(
-            f"Naive resize → **{int(naive_probs.argmax())}** ({naive_probs.max():.0%})  \n"
-            f"MNIST-style → **{int(probs.argmax())}** ({probs.max():.0%})"
-        )
-        c2.caption(
-            "A naive resize keeps the empty canvas around the digit, so the digit is small and "
-            "off-centre — unlike anything in the training data. On 1,000 benchmark drawings at random "
-            "sizes and places, the bundled model reads 64% correctly after a naive resize and 99.8% "
-            "after MNIST-style normalisation (python -m bench.canvas_accuracy)."
-        )
-
-
 with right:
     result = normalize(rgba, background) if rgba is not None else None
     if result is None or result.image is None:
@@ -230,7 +189,9 @@ with right:
 if result is not None and result.image is not None:
     # A toggle, not an expander: the step images are made only when someone asks.
     if st.toggle(STEPS_TOGGLE, key="show_steps"):
-        show_steps(result, rgba, probs)
+        from pages.draw_steps import show_steps  # loaded, and drawn, only while the view is open
+
+        show_steps(result, rgba, probs, model, background)
     if st.toggle(INSIDE_TOGGLE, key="show_inside"):
         from pages.inside_view import show_inside  # loaded, and computed, only while the view is open
 

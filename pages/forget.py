@@ -7,7 +7,7 @@ import streamlit as st
 from core.model_owners import forget_models
 from pages.state import session
 
-FORGET_LABEL = "🗑️ Forget my data"
+FORGET_LABEL = "Forget my data"
 CONFIRM_LABEL = "Delete all my data"
 _DONE = "digit_studio_forgotten"
 
@@ -30,7 +30,7 @@ def forget_control() -> None:
         done = st.session_state.pop(_DONE, None)
         if done:
             st.success(done)
-        with st.popover(FORGET_LABEL, width="stretch"):
+        with st.popover(FORGET_LABEL, icon=":material/delete:", width="stretch"):
             st.markdown(
                 "Deletes everything this app keeps about you: your training runs and their models, "
                 "your last settings and chosen model, and the models you saved in `models/`. "

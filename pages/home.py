@@ -10,7 +10,7 @@ from pages.widgets import show_pixels
 
 use_app_navigation()
 
-st.title("✏️ Digit Studio")
+st.title("Digit Studio")
 st.markdown(
     "Train a neural network to read handwritten digits, watching it learn live — "
     "then **draw a digit** and see what the network sees and how sure it is."
@@ -24,8 +24,8 @@ runs = session().runs
 st.info(f"**Active model:** {label}" + (f" · you have {len(runs)} training run(s)" if runs else ""))
 
 c1, c2 = st.columns(2)
-c1.page_link("pages/train.py", label="Train a model", icon="🏋️")
-c2.page_link("pages/draw.py", label="Draw a digit", icon="✏️")
+c1.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+c2.page_link("pages/draw.py", label="Draw a digit", icon=":material/draw:")
 
 st.subheader("What the network learns from: MNIST")
 

@@ -41,6 +41,20 @@ PHONE_STYLE_FILE = Path(__file__).with_name("phone_layout.css")
 PHONE_PAGE_NAMES = ("stElementContainer", "stMainBlockContainer", "stVerticalBlock")
 #: The Draw page's layout for phones (see ``phone_layout.css``): a ``<style>`` for ``st.html``.
 PHONE_STYLE = "<style>\n" + PHONE_STYLE_FILE.read_text(encoding="utf-8") + "</style>"
+PRESENT_STYLE_FILE = Path(__file__).with_name("present_layout.css")
+#: What ``present_layout.css`` finds in Streamlit's page (its ``data-testid`` values).
+PRESENT_PAGE_NAMES = (
+    "stCaptionContainer",
+    "stCheckbox",
+    "stColumn",
+    "stMainBlockContainer",
+    "stMarkdownContainer",
+    "stRadio",
+    "stSelectbox",
+    "stSlider",
+)
+#: The Draw page's presentation layout (see ``present_layout.css``): a ``<style>`` for ``st.html``.
+PRESENT_STYLE = "<style>\n" + PRESENT_STYLE_FILE.read_text(encoding="utf-8") + "</style>"
 #: The Draw page's two fixes to the canvas component (see ``canvas_fixes.js``), run once per
 #: tab; a constant here (not in the page script) so tests can read it without running the page.
 CANVAS_SCRIPT = (
@@ -346,16 +360,40 @@ def canvas_script() -> str:
     return CANVAS_SCRIPT
 
 
+def _page_problems(names: tuple[str, ...], consequence: str, files: str = "index.*.js") -> tuple[str, ...]:
+    """:func:`bundle_problems` of Streamlit's page (its ``files``) for a style sheet's ``data-testid`` names."""
+    streamlit = _package_folder("streamlit")
+    found = sorted((streamlit / "static").rglob(files)) if streamlit else []
+    return tuple(bundle_problems("streamlit", found, names, consequence))
+
+
 @functools.cache
 def phone_problems() -> tuple[str, ...]:
     """:func:`bundle_problems` of Streamlit's page for the phone layout's names, read once per process."""
-    streamlit = _package_folder("streamlit")
-    found = sorted((streamlit / "static").rglob("index.*.js")) if streamlit else []
     consequence = (
         "on a phone, the Draw page's result strip under the canvas may be missing (or show on "
         "wide screens too), and the canvas and its answer may not fit on one screen."
     )
-    return tuple(bundle_problems("streamlit", found, PHONE_PAGE_NAMES, consequence))
+    return _page_problems(PHONE_PAGE_NAMES, consequence)
+
+
+@functools.cache
+def present_problems() -> tuple[str, ...]:
+    """:func:`bundle_problems` of Streamlit's page for the presentation layout's names, read once per process."""
+    consequence = "in presentation mode, the Draw page's controls may not step back and its answer may not grow."
+    # The widgets' names are in their own chunks of the bundle, not in index.*.js: every chunk (23 MB, 0.13 s).
+    return _page_problems(PRESENT_PAGE_NAMES, consequence, files="*.js")
+
+
+def present_style() -> str:
+    """The ``<style>`` of the Draw page's presentation layout, for ``st.html`` while the mode is on.
+
+    Relies on Streamlit's ``data-testid`` names of its page's parts
+    (:data:`PRESENT_PAGE_NAMES`, checked against Streamlit 1.67.0); logs an error for each that is gone.
+    """
+    for problem in present_problems():
+        _report(problem)
+    return PRESENT_STYLE
 
 
 def phone_style() -> str:
@@ -376,7 +414,8 @@ def check_internals() -> list[str]:
         One sentence per problem; empty when every internal is there.
     """
     checks = (clean_up_problem, pages_directory_problem, liveness_problem)
-    return [problem for check in checks if (problem := check())] + list(canvas_problems()) + list(phone_problems())
+    found = [problem for check in checks if (problem := check())]
+    return found + [*canvas_problems(), *phone_problems(), *present_problems()]
 
 
 @functools.cache  # once per process: app.py calls it on every run

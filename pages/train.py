@@ -26,8 +26,10 @@ SHARED_FIELDS = ("arch", "epochs", "batch_size", "dropout", "learning_rate", "au
 KEYS = {name: f"cfg_{name}" for name in SHARED_FIELDS}
 #: A copy of the settings: Streamlit drops widget values while another page is shown.
 KEPT = "cfg_kept"
+#: The form's button (its icon is a separate Material icon, so the label is the word alone).
+TRAIN_LABEL = "Train"
 
-st.title("🏋️ Train a model")
+st.title("Train a model")
 data = session()
 
 
@@ -183,11 +185,15 @@ with settings_col:
             help="Random rotations, shifts, zoom and stroke thickness: "
             "make the model robust to how people really draw.",
         )
-        submitted = st.form_submit_button("🚀 Train", type="primary", disabled=busy, width="stretch")
+        submitted = st.form_submit_button(
+            TRAIN_LABEL, icon=":material/rocket_launch:", type="primary", disabled=busy, width="stretch"
+        )
     b1, b2 = st.columns(2)
     # A callback: widget values can only be changed before the widgets are created.
-    b1.button("↺ Reset to defaults", width="stretch", disabled=busy, on_click=reset_settings)
-    with b2.popover("🔗 Share these settings", width="stretch"):
+    b1.button(
+        "Reset to defaults", icon=":material/restart_alt:", width="stretch", disabled=busy, on_click=reset_settings
+    )
+    with b2.popover("Share these settings", icon=":material/link:", width="stretch"):
         query = urlencode(share_query(current_config()))
         base = getattr(st.context, "url", None) or ""
         st.caption("Anyone opening this link gets these settings on the Train page:")
@@ -276,8 +282,9 @@ def live_progress() -> None:
     if snap.state is JobState.QUEUED and snap.queue_position != 0:  # (0: admitted, being handed to a trainer)
         room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
         st.info(
-            f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-            f"({snap.running} training now, {room})."
+            f"Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
+            f"({snap.running} training now, {room}).",
+            icon=":material/hourglass_top:",
         )
         if st.button("Cancel", key="cancel_queued"):
             job.stop()
@@ -295,9 +302,9 @@ def live_progress() -> None:
         )
     if job.stop_signal.is_set():
         st.caption("Stopping…")
-    elif st.button("⏹ Stop", key="stop_training", type="primary"):
+    elif st.button("Stop", icon=":material/stop:", key="stop_training", type="primary"):
         job.stop()
-    show_charts(snap.batches, snap.epochs)
+    show_charts(snap.batches, snap.epochs, planned=latest.epochs if latest is not None else None)
 
 
 collect_finished()

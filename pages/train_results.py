@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from core.cards import model_card
-from core.charts import EPOCH_AXIS, confusion_frame, metric_frame, metric_spec, validation_curves
+from core.charts import confusion_frame, epoch_axis, metric_frame, metric_spec, validation_curves
 from core.formatting import epochs_done, percent, rate, seconds
 from core.model_owners import FolderFull, NameTaken, NotYours, TooManyModels, delete_owned, owned_models, save_owned
 from core.runs import Run, comparison_table, epoch_updates, history_table, repeats
@@ -26,18 +26,19 @@ from pages.widgets import show_pixels
 CARD_SOURCE = "Digit Studio Train page"
 
 
-def show_charts(batches, epochs, curve: dict | None = None) -> None:
+def show_charts(batches, epochs, curve: dict | None = None, planned: int | None = None) -> None:
     """The loss and accuracy charts side by side (live while training, and in the results).
 
     Args:
         batches: Batch reports (``BatchUpdate``) in order.
         epochs: Epoch reports (``EpochUpdate``) in order.
         curve: A stored run's batch curves as charted (per metric), drawn instead of ``batches``.
+        planned: The run's planned epochs, the span of the epoch axis (None: not known yet).
     """
     c1, c2 = st.columns(2)
     for where, key, title in ((c1, "loss", "Loss"), (c2, "accuracy", "Accuracy")):
         frame = metric_frame(batches, epochs, key, curve=curve[key] if curve else None)
-        where.vega_lite_chart(frame, metric_spec(key, title), width="stretch")
+        where.vega_lite_chart(frame, metric_spec(key, title, planned), width="stretch")
 
 
 def confusion_chart(matrix: np.ndarray) -> alt.Chart:
@@ -130,12 +131,15 @@ def show_results(run: Run) -> None:
         st.warning(
             f"Stopped early: trained {r.epochs_completed:.2f} of {c.epochs} epochs.", icon=":material/stop_circle:"
         )
-    m = st.columns(5)
-    m[0].metric("Test accuracy", percent(r.test_accuracy))
-    m[1].metric("Test loss", f"{r.test_loss:.4f}")
-    m[2].metric("Epochs", epochs_done(r.epochs_completed, c.epochs))
-    m[3].metric("Training time", seconds(r.duration))
-    m[4].metric("Speed", rate(r.samples_per_second), help=f"{r.samples_per_second:,.0f} images per second")
+    # Each metric as wide as its value, wrapping to a new line when the row is full: five equal
+    # columns cut the longer values off ("8,805 i…") on a laptop.
+    with st.container(horizontal=True, gap="medium"):
+        st.metric("Test accuracy", percent(r.test_accuracy), width="content")
+        st.metric("Test loss", f"{r.test_loss:.4f}", width="content")
+        st.metric("Epochs", epochs_done(r.epochs_completed, c.epochs), width="content")
+        st.metric("Training time", seconds(r.duration), width="content")
+        speed = f"{r.samples_per_second:,.0f} images per second"
+        st.metric("Speed", rate(r.samples_per_second), help=speed, width="content")
 
     a1, a2, a3 = st.columns(3)
     if a1.button("Use this model on the Draw page", icon=":material/draw:", type="primary", width="stretch"):
@@ -152,7 +156,7 @@ def show_results(run: Run) -> None:
     with a3.popover("Save to models/", icon=":material/save:", width="stretch"):
         save_form(run)
 
-    show_charts(r.batch_history, epoch_updates(r), curve=r.curve)
+    show_charts(r.batch_history, epoch_updates(r), curve=r.curve, planned=c.epochs)
     (_, _), (x_test, _) = load_mnist()
     if r.confusion is not None:
         c1, c2 = st.columns([1, 1], gap="large")
@@ -184,15 +188,20 @@ def show_comparison(runs: Sequence[Run]) -> None:
             "how much a run varies by chance.",
             icon=":material/info:",
         )
-    st.dataframe(comparison_table(runs), width="stretch")
+    # A table, not a data grid: its cells are text at the page's size (readable from the back of a
+    # room, and they wrap rather than cut off), and a handful of runs needs no scrolling or sorting.
+    st.table(comparison_table(runs), hide_index=False)
     frame = validation_curves(runs)
     if not frame.empty:
+        axis, scale = epoch_axis(int(frame["epoch"].max()), first=1)
         st.altair_chart(
             alt.Chart(frame, height=260, title="Validation accuracy by run")
             .mark_line(point=True)
             .encode(
-                x=alt.X("epoch:Q", axis=alt.Axis(**EPOCH_AXIS)),
-                y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False)),
+                x=alt.X("epoch:Q", axis=alt.Axis(**axis), scale=alt.Scale(**scale)),
+                # As a percentage: runs that all score the same give a one-value axis, which Vega
+                # would otherwise label with six decimals ("0.709600").
+                y=alt.Y("validation accuracy:Q", scale=alt.Scale(zero=False), axis=alt.Axis(format=".1%")),
                 color="run:N",
                 tooltip=["run", "epoch", alt.Tooltip("validation accuracy:Q", format=".2%")],
             ),

@@ -13,9 +13,12 @@ import pandas as pd
 import pytest
 
 from core.charts import (
+    EPOCH_AXIS,
     LIVE_POINTS,
+    MAX_EPOCH_TICKS,
     SERIES_COLOURS,
     confusion_frame,
+    epoch_axis,
     loss_curve,
     metric_frame,
     metric_spec,
@@ -114,6 +117,40 @@ def test_metric_spec_draws_symbols_only_on_epoch_points():
     assert line["mark"]["type"] == "line" and "transform" not in line
     assert points["mark"]["type"] == "point"
     assert points["transform"] == [{"filter": "datum.series !== 'training (live)'"}]
+
+
+def test_metric_spec_spans_the_planned_epochs_with_ticks_at_whole_epochs_only():
+    # One epoch: Vega would put a tick at 0.5, labelled "1" by the whole-number format, beside the real 1.
+    x = metric_spec("loss", "Loss", epochs=1)["encoding"]["x"]
+    assert x["axis"] == {"values": [0, 1], "format": "d"} and x["scale"] == {"domain": [0, 1], "nice": False}
+    x = metric_spec("loss", "Loss", epochs=3)["encoding"]["x"]
+    assert x["axis"]["values"] == [0, 1, 2, 3] and x["scale"]["domain"] == [0, 3]
+    # Before the planned epochs are known (a live run's first moments), whole steps all the same.
+    assert metric_spec("loss", "Loss")["encoding"]["x"]["axis"] == EPOCH_AXIS
+
+
+@pytest.mark.parametrize(
+    "epochs, first, ticks",
+    [
+        (1, 0, [0, 1]),
+        (10, 0, list(range(11))),
+        (12, 0, [0, 2, 4, 6, 8, 10, 12]),
+        (30, 0, [0, 5, 10, 15, 20, 25, 30]),
+        (3, 1, [1, 2, 3]),
+        (30, 1, [1, 5, 10, 15, 20, 25, 30]),
+        (250, 0, [0, 50, 100, 150, 200, 250]),
+    ],
+)
+def test_epoch_axis_ticks_whole_epochs_at_most_ten(epochs, first, ticks):
+    axis, scale = epoch_axis(epochs, first)
+    assert axis["values"] == ticks and axis["format"] == "d"
+    assert len(ticks) <= MAX_EPOCH_TICKS + 1 and all(isinstance(t, int) for t in ticks)
+    assert scale["domain"] == [first, epochs]
+
+
+def test_epoch_axis_of_a_single_epochs_points_centres_it():
+    axis, scale = epoch_axis(1, first=1)
+    assert axis["values"] == [1] and scale["domain"] == [0.5, 1.5]
 
 
 # --- confusion_frame and validation_curves ----------------------------------------------------

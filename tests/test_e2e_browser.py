@@ -341,6 +341,8 @@ def test_deep_link_to_draw_on_fresh_server_uses_app_navigation(chromium_path, br
                 "train results",
                 "inside view",
                 "learned view",
+                "draw steps",
+                "presentation",
             }  # modules in pages/
             assert not any(t.lower() in helpers for t in texts), f"sidebar lists a pages/ module as a page: {texts}"
             assert any("Draw" in t for t in texts), f"sidebar is not the app's navigation: {texts}"

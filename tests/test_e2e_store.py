@@ -26,7 +26,7 @@ import pytest
 
 from core.identity import COOKIE_NAME, IdentityIssuer
 from core.store import DB_FILE, RUNS_FOLDER
-from support.browser import AppServer, DrawPage, find_chromium, launch_chromium
+from support.browser import TRAIN_BUTTON, AppServer, DrawPage, find_chromium, launch_chromium, touch_draw
 from support.handwriting import digit_polylines, fit_polylines
 from tests.test_e2e_browser import PAGE_TIMEOUT, step
 
@@ -108,7 +108,7 @@ def accuracy_shown(page, timeout: float = PAGE_TIMEOUT) -> str:
 
 def open_train(page, base_url: str) -> None:
     page.goto(base_url + "/train", wait_until="domcontentloaded")
-    page.get_by_role("button", name="🚀 Train").wait_for(state="visible")
+    page.get_by_role("button", name=TRAIN_BUTTON, exact=True).wait_for(state="visible")
 
 
 def picker_options(page, base_url: str) -> list[str]:
@@ -149,14 +149,14 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
         with step(page, "store-first-visit", server):
             page.goto(server.base_url + "/", wait_until="domcontentloaded")
             page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Draw").first.wait_for(state="visible")
-            seen = set(page.evaluate("Array.from(window.__menuSeen)"))
+            seen = set(page.evaluate("Array.from(window.__menuSeen)"))  # (a Material icon's text is its name)
             assert seen <= {"Home", "Train", "Draw"} | {
-                f"{icon}{name}" for icon, name in (("🏠", "Home"), ("🏋️", "Train"), ("✏️", "Draw"))
+                f"{icon}{name}" for icon, name in (("home", "Home"), ("model_training", "Train"), ("draw", "Draw"))
             }, seen
 
         with step(page, "store-train", server):
             page.goto(server.base_url + TINY_LINK, wait_until="domcontentloaded")
-            page.get_by_role("button", name="🚀 Train").click()
+            page.get_by_role("button", name=TRAIN_BUTTON, exact=True).click()
             accuracy = accuracy_shown(page, timeout=TRAIN_TIMEOUT)
             assert re.fullmatch(r"\d{1,3}\.\d\d%", accuracy) and float(accuracy[:-1]) > 50, accuracy
             token = cookie_of(person)
@@ -202,7 +202,7 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
         with step(page, "store-forget", server):
             assert stored_rows(data_dir, owner)["runs"] == 1 and any((data_dir / RUNS_FOLDER).iterdir())
             page.goto(server.base_url + "/", wait_until="domcontentloaded")
-            page.get_by_role("button", name="🗑️ Forget my data").click()
+            page.get_by_role("button", name="Forget my data", exact=True).click()
             page.get_by_role("button", name="Delete all my data").click()
             page.get_by_text("Nothing about you is kept any more").wait_for(state="visible")
             assert stored_rows(data_dir, owner) == {"runs": 0, "prefs": 0, "notes": 0}
@@ -213,19 +213,6 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
     finally:
         person.close()
         server.stop()
-
-
-def touch_draw(context, page, strokes, box: dict, canvas_size: float = 280.0) -> None:
-    """Draw polylines (canvas pixels) with a finger: DevTools' touch events, as a phone's screen sends them."""
-    cdp = context.new_cdp_session(page)
-    sx, sy = box["width"] / canvas_size, box["height"] / canvas_size
-    for stroke in strokes:
-        points = [{"x": box["x"] + x * sx, "y": box["y"] + y * sy} for x, y in stroke]
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [points[0]]})
-        for point in points[1:]:
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [point]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    cdp.detach()
 
 
 #: Each prediction element's box, and whether it is shown (a phone shows the strip under the canvas).
@@ -244,7 +231,12 @@ def test_a_phone_draws_with_touch_and_sees_the_answer_without_scrolling(browser,
         with step(page, "phone-open", server):
             draw = DrawPage(page, server.base_url).open(timeout=PAGE_TIMEOUT)
             view = page.viewport_size
-            box = draw.canvas().bounding_box()
+            # The page scales the canvas within a fifth of a second of its appearing (and again when the
+            # column's width settles): wait, bounded, for a steady size.
+            deadline, box, last = time.monotonic() + 10, None, None
+            while time.monotonic() < deadline and (box is None or box != last or box["width"] < view["width"] - 40):
+                last, box = box, draw.canvas().bounding_box()
+                time.sleep(0.25)
             # The canvas fits the screen's width, filling the column (1 rem of margin each side).
             assert box["x"] >= 0 and box["x"] + box["width"] <= view["width"], box
             assert box["width"] >= view["width"] - 40, f"the canvas does not use the phone's width: {box}"

@@ -281,3 +281,24 @@ def test_the_phone_layout_names_only_checked_testids_and_streamlit_has_them() ->
     assert sorted(set(re.findall(r'data-testid="(\w+)"', css))) == sorted(internals.PHONE_PAGE_NAMES)
     assert internals.phone_problems() == ()
     assert internals.PHONE_STYLE.startswith("<style>") and "@media (max-width: 640px)" in internals.PHONE_STYLE
+
+
+def test_the_presentation_layout_names_only_checked_testids_and_streamlit_has_them() -> None:
+    css = internals.PRESENT_STYLE_FILE.read_text(encoding="utf-8")
+    named = set(re.findall(r'data-testid="(\w+)"', css))
+    ours = {"prediction"}  # the Draw page's own HTML (and confidence-0 … confidence-9, matched by prefix)
+    assert sorted(named - ours) == sorted(internals.PRESENT_PAGE_NAMES)
+    assert internals.present_problems() == ()
+    assert internals.PRESENT_STYLE.startswith("<style>") and "--ds-present: 1" in internals.PRESENT_STYLE
+    # The canvas script scales the canvas up while that property is set.
+    assert "--ds-present" in internals.CANVAS_SCRIPT
+
+
+def test_a_presentation_layout_name_streamlit_lacks_is_reported(monkeypatch) -> None:
+    monkeypatch.setattr(internals, "PRESENT_PAGE_NAMES", ("stNoSuchContainer",))
+    internals.present_problems.cache_clear()
+    try:
+        problems = internals.present_problems()
+        assert len(problems) == 1 and "stNoSuchContainer" in problems[0] and "presentation mode" in problems[0]
+    finally:
+        internals.present_problems.cache_clear()

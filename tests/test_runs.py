@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from core.config import APP_DEFAULTS, TrainConfig
-from core.runs import Run, comparison_rows, epoch_updates, history_table, next_number
+from core.runs import Run, comparison_rows, comparison_table, epoch_updates, history_table, next_number, repeats
 
 ROOT = Path(__file__).resolve().parent.parent
 HISTORY = {"loss": [0.5, 0.3], "accuracy": [0.85, 0.9], "val_loss": [0.4, 0.35], "val_accuracy": [0.88, 0.91]}
@@ -158,3 +158,40 @@ def test_comparison_rows_hold_each_runs_settings_and_scores():
     }
     assert rows[1]["epochs"] == "2.5/5" and rows[1]["images"] == 50000 and rows[1]["time (s)"] == 3.1
     assert comparison_rows([]) == []
+
+
+def test_repeats_names_the_first_earlier_run_with_the_same_settings_and_seed():
+    a, b = TrainConfig(seed=1), TrainConfig(seed=2)
+    runs = [Run(n, result(config), "done") for n, config in ((1, a), (2, b), (3, a), (5, b), (6, a))]
+    assert repeats(runs) == {3: 1, 5: 2, 6: 1}
+    assert repeats(list(reversed(runs))) == {3: 1, 5: 2, 6: 1}  # by number, not by order given
+    assert repeats([Run(1, result(a), "done"), Run(2, result(TrainConfig(seed=1, epochs=9)), "done")]) == {}
+
+
+def test_comparison_table_shows_short_text_outcome_first_and_a_note_on_repeats():
+    config = TrainConfig(arch="mlp", epochs=1, batch_size=128, dropout=0.3, learning_rate=1e-3, seed=0)
+    first = Run(1, result(config, duration=2.6, test_accuracy=0.70158), "done")
+    second = Run(2, result(config, duration=0.43, test_accuracy=0.70158), "done")
+    table = comparison_table([first, second])
+    assert list(table.index) == [1, 2] and table.index.name == "run"
+    assert list(table.columns[:3]) == ["test accuracy", "time", "note"]
+    assert table.loc[1].to_dict() == {
+        "test accuracy": "70.16%",
+        "time": "2.6 s",
+        "note": "",
+        "arch": "mlp",
+        "epochs": "2/1",
+        "batch": 128,
+        "dropout": "0.3",
+        "lr": "0.001",
+        "augment": "no",
+        "images": f"{config.train_images:,}",
+        "seed": 0,
+    }
+    assert table.loc[2, "note"] == "same as run 1" and table.loc[2, "time"] == "0.4 s"
+    # No repeats, no note column; no runs, an empty table.
+    other = Run(3, result(TrainConfig(seed=5, learning_rate=3e-4, dropout=0.25)), "done")
+    table = comparison_table([first, other])
+    assert "note" not in table.columns and list(table["lr"]) == ["0.001", "0.0003"]
+    assert list(table["dropout"]) == ["0.3", "0.25"]
+    assert comparison_table([]).empty

@@ -5,10 +5,11 @@
 * :mod:`~support.browser.server`: :class:`AppServer` starts ``streamlit run
   app.py`` on a free 127.0.0.1 port, waits for ``/_stcore/health`` and always
   stops the whole process group.
-* :mod:`~support.browser.page_js`: the Draw page's selectors and texts, and
+* :mod:`~support.browser.page_js`: the Draw page's selectors and texts (and the Train button's name), and
   the JavaScript that waits *in the page* for each stroke's result (the
   texts are re-exported here, the snippets are the drivers' business).
 * :mod:`~support.browser.mouse`: :func:`mouse_ops`, strokes as mouse moves.
+* :mod:`~support.browser.touch`: :func:`touch_draw`, strokes as a finger's touch events.
 * :mod:`~support.browser.draw_page`: :class:`DrawPage` (sync API) and
   :class:`AsyncDrawPage` (async API), one implementation of the Draw page's
   actions for both.
@@ -27,8 +28,10 @@ from support.browser.page_js import (
     ERROR_ELEMENTS,
     PREDICTION,
     PROMPT_TEXTS,
+    TRAIN_BUTTON,
 )
 from support.browser.server import AppServer, free_port
+from support.browser.touch import touch_draw
 
 __all__ = [
     "ARTIFACTS",
@@ -37,6 +40,7 @@ __all__ = [
     "ERROR_ELEMENTS",
     "PREDICTION",
     "PROMPT_TEXTS",
+    "TRAIN_BUTTON",
     "AppServer",
     "AsyncDrawPage",
     "DrawActions",
@@ -47,4 +51,5 @@ __all__ = [
     "launch_chromium",
     "mouse_ops",
     "save_artifacts",
+    "touch_draw",
 ]

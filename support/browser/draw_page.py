@@ -122,10 +122,13 @@ class DrawActions:
 
     # -- actions --------------------------------------------------------------
     @action
-    def open(self, timeout: float = 60.0) -> Steps:
-        """Go to /draw and wait until the canvas and the empty prompt are shown. Returns this driver."""
+    def open(self, timeout: float = 60.0, query: str = "") -> Steps:
+        """Go to /draw (with ``query``, e.g. ``"?present=1"``) and wait until the canvas and the empty prompt are shown.
+
+        Returns this driver.
+        """
         ms = timeout * 1000
-        yield self.page.goto(f"{self.base_url}/draw", wait_until="domcontentloaded", timeout=ms)
+        yield self.page.goto(f"{self.base_url}/draw{query}", wait_until="domcontentloaded", timeout=ms)
         yield self.canvas().wait_for(state="visible", timeout=ms)
         yield self.page.get_by_text(EMPTY_PROMPT_TEXT).first.wait_for(state="visible", timeout=ms)
         # The page then moves the canvas down to pin its toolbar above it: draw only after that.

@@ -21,6 +21,10 @@ PROMPT_TEXTS = (EMPTY_PROMPT_TEXT, "That looks like a stray dot", "The canvas is
 #: Titles of the canvas toolbar's buttons.
 RESET_TITLE = "Reset canvas & history"
 ERROR_ELEMENTS = "[data-testid='stException'], [data-testid='stAlertContentError']"
+#: The Train page's form button, by its accessible name: find it with ``get_by_role("button",
+#: name=TRAIN_BUTTON, exact=True)``. Its Material icon is a separate ``aria-hidden`` element whose
+#: text is the icon's name, so the button's ``innerText`` reads "rocket_launch" and "Train".
+TRAIN_BUTTON = "Train"
 
 #: JS: ``snapshot()``, what the tab shows right now (shared by the snippets below).
 _SNAPSHOT_FN = """
