@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.drawings import Drawings
 from core.model_owners import forget_models
 from pages.state import session
 
@@ -13,15 +14,18 @@ _DONE = "digit_studio_forgotten"
 
 
 def forget_my_data() -> None:
-    """Stop the person's training, then delete their runs, model files, preferences, notes and saved models."""
+    """Stop the person's training, then delete their runs, models, drawings, preferences, notes and saved models."""
     data = session()
     data.trainings.forget(data.owner)
-    runs = data.store.forget(data.owner)
+    drawings = Drawings(data.store).count(data.owner)
+    runs = data.store.forget(data.owner)  # the drawings too
     models = forget_models(data.owner)
     data.forget()
     for key in ("results_run", "watching", "last_error"):
         st.session_state.pop(key, None)
-    st.session_state[_DONE] = f"Deleted {runs} run(s) and {models} saved model(s). Nothing about you is kept any more."
+    st.session_state[_DONE] = (
+        f"Deleted {runs} run(s), {drawings} drawing(s) and {models} saved model(s). Nothing about you is kept any more."
+    )
 
 
 def forget_control() -> None:
@@ -33,7 +37,7 @@ def forget_control() -> None:
         with st.popover(FORGET_LABEL, width="stretch"):
             st.markdown(
                 "Deletes everything this app keeps about you: your training runs and their models, "
-                "your last settings and chosen model, and the models you saved in `models/`. "
+                "your drawings, your last settings and chosen model, and the models you saved in `models/`. "
                 "A training in progress is stopped. This cannot be undone."
             )
             st.button(CONFIRM_LABEL, type="primary", key="forget_confirm", on_click=forget_my_data)
