@@ -190,7 +190,11 @@ class RoomDrawings:
             ).fetchall()
         images = np.frombuffer(b"".join(r["image"] for r in rows), np.uint8).reshape(-1, 28, 28)
         found = RoomSet(
-            np.array([r["id"] for r in rows], np.int64), images, np.array([r["label"] for r in rows], np.uint8), version
+            np.array([r["id"] for r in rows], np.int64),
+            images,
+            np.array([r["label"] for r in rows], np.uint8),
+            version,
+            room_id,
         )
         for array in (found.ids, found.labels):
             array.setflags(write=False)

@@ -147,12 +147,14 @@ class RoomSet:
         images: (N, 28, 28) ``uint8``.
         labels: (N,) ``uint8``.
         version: The room's version they were read at.
+        room: The room's id (0: none, a set made elsewhere).
     """
 
     ids: np.ndarray
     images: np.ndarray
     labels: np.ndarray
     version: int
+    room: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,7 @@ class RoomRun:
         stopped: Whether it was stopped early.
         test_accuracy: On MNIST's test set.
         model_path: Its model file (scored on the room's drawings).
+        title: What the board calls it instead of its number and settings (the bundled model).
     """
 
     nickname: str
@@ -178,10 +181,13 @@ class RoomRun:
     stopped: bool
     test_accuracy: float
     model_path: Path
+    title: str | None = None
 
     @property
     def label(self) -> str:
         """E.g. ``Run 2 · CNN · 3 epochs · dropout 0.3``."""
+        if self.title is not None:
+            return self.title
         stopped = " (stopped)" if self.stopped else ""
         return f"Run {self.number} · {self.arch.upper()} · {self.epochs} epochs · dropout {self.dropout:g}{stopped}"
 

@@ -109,6 +109,7 @@ class Scoreboard:
         self.rest, self.max_models, self.max_queue = rest, max_models, max_queue
         self._answers: collections.OrderedDict[Path, dict[int, int]] = collections.OrderedDict()
         self._problems: dict[Path, str] = {}
+        self._complete: dict[tuple[Path, int, int], Score] = {}  # (model, room, version) -> its whole score
         self._queue: collections.deque[tuple[Path, np.ndarray, np.ndarray]] = collections.deque()
         self._busy: set[Path] = set()  # queued or being scored
         self._cond = threading.Condition()
@@ -127,9 +128,12 @@ class Scoreboard:
             The score so far.
         """
         path = Path(model_path)
+        done = (path, test_set.room, test_set.version)
         with self._cond:
             if path in self._problems:
                 return Score(0, 0, len(test_set.ids), self._problems[path])
+            if done in self._complete:  # counted once per version: every viewer's refresh asks again
+                return self._complete[done]
             answers = self._answers.get(path, {})
             if path in self._answers:
                 self._answers.move_to_end(path)
@@ -141,7 +145,12 @@ class Scoreboard:
                 self._busy.add(path)
                 self._start()
                 self._cond.notify()
-        return Score(correct, int(known.sum()), len(test_set.ids))
+            score = Score(correct, int(known.sum()), len(test_set.ids))
+            if score.complete and test_set.room:
+                self._complete[done] = score
+                while len(self._complete) > 4 * self.max_models:
+                    del self._complete[next(iter(self._complete))]
+        return score
 
     def idle(self, timeout: float) -> bool:
         """Wait until nothing is queued or being scored (tests); False if still busy after ``timeout`` s."""

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.drawings import Drawings
 from core.model_owners import forget_models
+from core.rooms import open_rooms
 from pages.state import session
 
 FORGET_LABEL = "🗑️ Forget my data"
@@ -18,6 +19,7 @@ def forget_my_data() -> None:
     data = session()
     data.trainings.forget(data.owner)
     drawings = Drawings(data.store).count(data.owner)
+    open_rooms().forget(data.owner)  # their nickname and what they shared with a room
     runs = data.store.forget(data.owner)  # the drawings too
     models = forget_models(data.owner)
     data.forget()
