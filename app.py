@@ -25,6 +25,7 @@ pages = [
     st.Page("pages/home.py", title="Home", icon="🏠", default=True),
     st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
     st.Page("pages/draw.py", title="Draw", icon="✏️", url_path="draw"),
+    st.Page("pages/my_drawings.py", title="My drawings", icon=":material/photo_library:", url_path="drawings"),
     st.Page("pages/room.py", title="Room", icon=":material/groups:", url_path="room"),
 ]
 page = st.navigation(pages)

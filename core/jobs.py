@@ -128,6 +128,8 @@ class TrainingJob:
         train_fn: Train in this process with this function instead of on the
             cluster (tests substitute a fake; ``core.training.train`` works too).
         data: Optional training data, passed to the task (or to ``train_fn``).
+        finetune: A :class:`core.finetune.FineTune`: fine-tune its model on its drawings (mixed with
+            MNIST) instead of training a fresh one; passed to the task (or to ``train_fn``).
 
     Attributes:
         id: A unique name for the run (its Dask key is ``digit-studio-train-<id>``).
@@ -145,6 +147,7 @@ class TrainingJob:
         is_alive: Callable[[], bool] | None = None,
         train_fn: Callable[..., TrainResult] | None = None,
         data: object | None = None,
+        finetune: object | None = None,
     ) -> None:
         self.config = config.validate()
         self.id = uuid.uuid4().hex[:16]
@@ -152,6 +155,7 @@ class TrainingJob:
         self.is_alive = is_alive
         self.train_fn = train_fn
         self.data = data
+        self.finetune = finetune
         self.stop_signal = StopSignal()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -283,7 +287,8 @@ class TrainingJob:
             return
         try:
             self.begin()
-            kwargs = {"data": self.data} if self.data is not None else {}
+            extras = {"data": self.data, "finetune": self.finetune}
+            kwargs = {name: value for name, value in extras.items() if value is not None}
             result = self.train_fn(
                 self.config, on_batch=self._on_batch, on_epoch=self.record_epoch, stop=self.stop_signal, **kwargs
             )

@@ -44,10 +44,11 @@ class Run:
 
     @property
     def label(self) -> str:
-        """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
+        """Short label, e.g. ``Run 2 · CNN · 98.9%`` (``… · your handwriting`` for a fine-tune)."""
         c = self.result.config
         stopped = " (stopped)" if self.state == "stopped" else ""
-        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
+        mine = " · your handwriting" if getattr(self.result, "finetune", None) else ""
+        return f"Run {self.number} · {c.arch.upper()} · {self.result.test_accuracy:.1%}{mine}{stopped}"
 
     def keras_bytes(self) -> bytes:
         """The model as a ``.keras`` file's bytes, made once and kept for later downloads."""
