@@ -171,6 +171,7 @@ class RoomRun:
         test_accuracy: On MNIST's test set.
         model_path: Its model file (scored on the room's drawings).
         title: What the board calls it instead of its number and settings (the bundled model).
+        finetuned: Whether it was fine-tuned on its owner's drawings (which may be among the room's).
     """
 
     nickname: str
@@ -182,6 +183,7 @@ class RoomRun:
     test_accuracy: float
     model_path: Path
     title: str | None = None
+    finetuned: bool = False
 
     @property
     def label(self) -> str:
@@ -189,7 +191,10 @@ class RoomRun:
         if self.title is not None:
             return self.title
         stopped = " (stopped)" if self.stopped else ""
-        return f"Run {self.number} · {self.arch.upper()} · {self.epochs} epochs · dropout {self.dropout:g}{stopped}"
+        tuned = " · fine-tuned on their drawings" if self.finetuned else ""
+        return (
+            f"Run {self.number} · {self.arch.upper()} · {self.epochs} epochs · dropout {self.dropout:g}{tuned}{stopped}"
+        )
 
 
 @dataclass(frozen=True)

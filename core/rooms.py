@@ -227,7 +227,8 @@ class Rooms:
         rows = self.store.query(
             "SELECT m.nickname, r.number, r.state, r.model_file, json_extract(r.config, '$.arch') AS arch, "
             "json_extract(r.config, '$.epochs') AS epochs, json_extract(r.config, '$.dropout') AS dropout, "
-            "json_extract(r.metrics, '$.test_accuracy') AS accuracy "
+            "json_extract(r.metrics, '$.test_accuracy') AS accuracy, "
+            "json_extract(r.metrics, '$.finetune') IS NOT NULL AS finetuned "
             "FROM room_members m JOIN runs r ON r.owner = m.owner "
             "WHERE m.room=? AND r.state IN ('done', 'stopped') AND r.model_file IS NOT NULL "
             "ORDER BY m.joined, r.number",
@@ -243,6 +244,7 @@ class Rooms:
                 r["state"] == "stopped",
                 float(r["accuracy"] or 0.0),
                 self.store.runs_folder / r["model_file"],
+                finetuned=bool(r["finetuned"]),
             )
             for r in rows
         ]

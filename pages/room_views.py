@@ -11,9 +11,11 @@ from __future__ import annotations
 import html
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from core.drawings import Drawing, Drawings
+from core.formatting import percent
 from core.room_schema import Contribution, RoomRun, ShareReport
 from core.room_scores import board_rows, shared_scoreboard
 from core.rooms import RoomError, Rooms, open_rooms
@@ -89,6 +91,22 @@ def share_controls(rooms: Rooms, owner: str, drawings: Drawings) -> None:
             st.rerun()
 
 
+def board_table(rows: list[dict]) -> pd.DataFrame:
+    """The leaderboard as the page shows it: ranked, accuracies as percentages, the gap in points, text escaped."""
+    table = [
+        {
+            "Who": plain(r["Who"], 20),
+            "Run": plain(r["Run"], 80),
+            "MNIST test": percent(r["MNIST test"], 1),
+            "Room drawings": "…" if r["Room drawings"] is None else percent(r["Room drawings"], 1),
+            "MNIST − room": "…" if r["Gap"] is None else f"{100 * r['Gap']:+.1f} points",
+            "Scored": plain(r["Scored"]),
+        }
+        for r in rows
+    ]
+    return pd.DataFrame(table, index=pd.RangeIndex(1, len(table) + 1, name="#"))
+
+
 @st.cache_data(show_spinner=False, max_entries=1)
 def _bundled_accuracy(mtime: float) -> float | None:
     """The bundled model's MNIST test accuracy, from its card."""
@@ -118,16 +136,7 @@ def _leaderboard(rooms: Rooms, room_id: int) -> None:
     st.subheader("Leaderboard: MNIST against the room's drawings")
     if not len(test_set.ids):
         st.info("No drawings are shared yet: every model's score on them shows here once people share.")
-    percent = st.column_config.NumberColumn(format="percent")
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={
-            "MNIST test": percent,
-            "Room drawings": percent,
-            "Gap": st.column_config.NumberColumn("MNIST − room", format="percent"),
-        },
-    )
+    st.table(board_table(rows), border="horizontal")
     st.caption(
         "Each participant's finished runs from the Train page, scored on the drawings the room shared "
         "(hidden ones left out), beside their accuracy on MNIST's test set. Scores fill in within seconds."

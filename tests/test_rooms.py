@@ -266,10 +266,14 @@ def test_member_runs_are_the_finished_runs_of_the_room_only(rooms, store) -> Non
         number = store.begin_run(owner, config)
         record = RunRecord(config=config, metrics={"test_accuracy": 0.91, "stopped_early": False})
         store.finish_run(owner, number, "done", record, lambda path: path.write_bytes(b"model"))
+    number = store.begin_run(ALICE, config)
+    record = RunRecord(config=config, metrics={"test_accuracy": 0.9, "finetune": {"before": 0.5}})
+    store.finish_run(ALICE, number, "stopped", record, lambda path: path.write_bytes(b"tuned"))
     store.begin_run(ALICE, config)  # still running: not on the board
-    (run,) = rooms.member_runs(rooms.member(ALICE).room.id)
+    run, tuned = rooms.member_runs(rooms.member(ALICE).room.id)
     assert (run.nickname, run.number, run.test_accuracy) == ("Ana", 1, 0.91)
     assert run.label == "Run 1 · MLP · 2 epochs · dropout 0.25" and run.model_path.read_bytes() == b"model"
+    assert tuned.label == "Run 2 · MLP · 2 epochs · dropout 0.25 · fine-tuned on their drawings (stopped)"
 
 
 # --- the presenter key ---------------------------------------------------------------------------
