@@ -192,9 +192,8 @@ class RoomRun:
             return self.title
         stopped = " (stopped)" if self.stopped else ""
         tuned = " · fine-tuned on their drawings" if self.finetuned else ""
-        return (
-            f"Run {self.number} · {self.arch.upper()} · {self.epochs} epochs · dropout {self.dropout:g}{tuned}{stopped}"
-        )
+        epochs = f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}"
+        return f"Run {self.number} · {self.arch.upper()} · {epochs} · dropout {self.dropout:g}{tuned}{stopped}"
 
 
 @dataclass(frozen=True)
