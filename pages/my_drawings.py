@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.drawings import Drawing, Drawings
 from core.inference import predict_proba
+from core.rooms import open_rooms
 from pages.internals import use_app_navigation
 from pages.model_cache import active_model
 from pages.state import session, show_notice
@@ -31,7 +32,8 @@ show_notice()
 def delete(drawing_id: int) -> None:
     """A delete button's callback."""
     if collection.delete(data.owner, drawing_id):
-        data.notice = "Drawing deleted."
+        withdrawn = open_rooms().drawings.unshare(data.owner, [str(drawing_id)])  # and from the room it was shared with
+        data.notice = "Drawing deleted" + (" (and withdrawn from the room)." if withdrawn else ".")
 
 
 drawings = collection.of(data.owner)
