@@ -241,3 +241,18 @@ def test_the_share_popover_makes_a_lock_link_and_no_lock_locks_nothing() -> None
     assert_ok(at)
     link = joined(at.code)
     assert "lock=arch%2Cepochs%2Cbatch_size" in link, texts(at.code)
+
+
+def test_deleting_a_shared_drawing_in_my_drawings_withdraws_it_from_the_room(room_name) -> None:
+    token, owner = person()
+    kept = Drawings(open_store()).add(owner, *handwritten(2, 21), 2)
+    at = join(page(token), room_name, "Di")
+    button(at, "Share all my drawings").click().run()
+    room = open_rooms().find(room_name)
+    assert open_rooms().drawings.test_set(room.id).ids.size == 1
+    at.switch_page("pages/my_drawings.py").run()
+    assert_ok(at)
+    at.button(key=f"delete_drawing_{kept.id}").click().run()
+    assert_ok(at)
+    assert "withdrawn from the room" in everything(at)
+    assert open_rooms().drawings.test_set(room.id).ids.size == 0

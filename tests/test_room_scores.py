@@ -121,3 +121,14 @@ def test_a_real_model_is_scored_on_a_room_set(tmp_path) -> None:
     one = RoomSet(found.ids[:1] + 100, images[:1], found.labels[:1], 2)  # a set of one drawing
     board.score(path, one)
     assert board.idle(WAIT) and board.score(path, one).scored == 1
+
+
+def test_a_complete_score_is_counted_once_per_room_version(board, models) -> None:
+    found = RoomSet(room_set([7, 1]).ids, room_set([7, 1]).images, room_set([7, 1]).labels, 4, room=9)
+    board.score(Path("sevens"), found)
+    assert board.idle(WAIT)
+    first = board.score(Path("sevens"), found)
+    assert first == Score(1, 2, 2) and board.score(Path("sevens"), found) is first  # kept, not counted again
+    later = RoomSet(found.ids[:1], found.images[:1], found.labels[:1], 5, room=9)  # version 5: one drawing hidden
+    assert board.score(Path("sevens"), later) == Score(1, 1, 1)
+    assert models.calls == [("sevens", 2)]
