@@ -59,7 +59,7 @@ def contact_sheet(images: np.ndarray, columns: int = 12, scale: int = 2) -> np.n
     return sheet
 
 
-def sheets_by_digit(images: np.ndarray, labels: np.ndarray, per_digit: int = 36, columns: int = 12) -> list[DigitSheet]:
+def sheets_by_digit(images: np.ndarray, labels: np.ndarray, per_digit: int = 36, columns: int = 6) -> list[DigitSheet]:
     """One sheet per digit 0-9 of its latest ``per_digit`` drawings.
 
     Args:

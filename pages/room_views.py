@@ -8,8 +8,6 @@ in the background, so a refresh costs a few small reads.
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -78,14 +76,13 @@ def share_controls(rooms: Rooms, owner: str, drawings: Drawings) -> None:
     latest = mine[-SHOWN:]
     with st.form("share_form"):
         cols = st.columns(SHARE_COLUMNS)
+        keys = {d.id: f"share_{d.id}_{int(str(d.id) in shared)}" for d in latest}  # a new box when its state moves
         for i, d in enumerate(latest):
             col = cols[i % SHARE_COLUMNS]
-            col.image(np.repeat(np.repeat(d.image, 2, 0), 2, 1), output_format="PNG")
-            col.checkbox(
-                f"a {d.label}, shared", value=str(d.id) in shared, key=f"share_{d.id}_{int(str(d.id) in shared)}"
-            )
+            col.image(np.repeat(np.repeat(d.image, 2, 0), 2, 1), caption=f"a {d.label}", output_format="PNG")
+            col.checkbox("shared", value=str(d.id) in shared, key=keys[d.id])
         if st.form_submit_button("Save what I share", icon=":material/save:"):
-            ticked = {d.id: bool(st.session_state[f"share_{d.id}_{int(str(d.id) in shared)}"]) for d in latest}
+            ticked = {d.id: bool(st.session_state[keys[d.id]]) for d in latest}
             rooms.drawings.unshare(owner, [str(i) for i, on in ticked.items() if not on and str(i) in shared])
             _share_all(rooms, owner, [d for d in latest if ticked[d.id] and str(d.id) not in shared])
             st.rerun()
@@ -145,20 +142,19 @@ def _leaderboard(rooms: Rooms, room_id: int) -> None:
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _sheets_html(room_id: int, version: int) -> tuple[int, str]:
-    """The room's drawings per digit as HTML (one PNG per digit), made once per room version."""
+    """The room's drawings per digit as HTML (one PNG per digit, side by side), made once per room version."""
     from core.digit_sheets import sheets_by_digit
 
     test_set = open_rooms().drawings.test_set(room_id)
-    parts = []
-    for sheet in sheets_by_digit(test_set.images, test_set.labels):
-        caption = f"{sheet.digit} · {sheet.count} drawing(s)" + (
-            f", the latest {sheet.shown}" if sheet.shown < sheet.count else ""
-        )
-        if sheet.png is None:
-            parts.append(f"<p style='opacity:.6;margin:.2rem 0'>{html.escape(caption)}: none yet</p>")
-        else:
-            parts.append(figures([(sheet.png, caption)]))
-    return len(test_set.ids), "".join(parts)
+    sheets = sheets_by_digit(test_set.images, test_set.labels)
+    pictures = [
+        (s.png, f"{s.digit}: {s.count} drawing(s)" + (f", the latest {s.shown}" if s.shown < s.count else ""))
+        for s in sheets
+        if s.png is not None
+    ]
+    missing = [str(s.digit) for s in sheets if s.png is None]
+    none_yet = f"<p style='opacity:.6'>No {', '.join(missing)} yet.</p>" if missing and pictures else ""
+    return len(test_set.ids), (figures(pictures, gap=1.5) if pictures else "") + none_yet
 
 
 @st.fragment(run_every=LIVE_EVERY)
