@@ -5,8 +5,9 @@ The key comes from configuration (``DIGIT_STUDIO_PRESENTER_KEY``, at least
 generated once per server process and written to the server's log, which
 only whoever started the server reads. A generated key is 72 random bits:
 far beyond guessing through a web page. It is compared in constant time and
-never shown in a page or kept in the store; a server restart makes a new one
-(links holding the old key then get "wrong presenter key").
+never shown in a page or kept in the store (a browser that showed it keeps a
+one-way digest of it, :meth:`PresenterKey.proof`); a server restart makes a
+new one (links holding the old key then get "wrong presenter key").
 
 Nothing here imports streamlit.
 """
@@ -47,6 +48,17 @@ class PresenterKey:
         if not isinstance(candidate, str) or not candidate or len(candidate) > MAX_LENGTH:
             return False
         return hmac.compare_digest(candidate.strip().encode("utf-8"), self._value.encode("utf-8"))
+
+    def proof(self) -> str:
+        """A one-way digest of the key, kept for a browser that showed it, so a reload keeps its controls.
+
+        Another key (a restart with a generated one) gives another digest, so a stale proof proves nothing.
+        """
+        return hmac.new(self._value.encode("utf-8"), b"digit-studio presenter v1", "sha256").hexdigest()[:32]
+
+    def proves(self, proof: object) -> bool:
+        """Whether ``proof`` (a stored :meth:`proof`) was made with this key."""
+        return isinstance(proof, str) and hmac.compare_digest(proof, self.proof())
 
     @property
     def value(self) -> str:

@@ -1,10 +1,13 @@
 """The Room page's presenter controls: the key, opening a room, the link for the room, hiding, export, closing.
 
-Visible only once this session has shown the presenter key: typed here, or in
+Visible only once this browser has shown the presenter key: typed here, or in
 the link the presenter opens (``/room?key=…``), which is then taken out of the
 address bar at once (the screen may be projected, the address copied). The
 key is kept in this session's state on the server, never sent back to the
 browser, and every action passes it to ``core.rooms``, which checks it again.
+The person's store keeps a one-way proof of it, so a reload or a new tab of
+the same browser keeps the controls (until "Hide the presenter controls", a
+restart that generates a new key, or "Forget my data").
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ import streamlit as st
 from core.room_schema import Room
 from core.rooms import RoomError, Rooms
 from core.text import plain
+from pages.state import session
 
 __all__ = ["presenter_key", "presenter_key_from_link", "presenter_panel", "hide_controls"]
 
 KEY_STATE = "room_presenter_key"
+PROOF_PREF = "presenter_proof"  #: stored for a person whose browser showed the key (see PresenterKey.proof)
 ROOM_STATE = "room_presenter_room"
 HIDE_COLUMNS = 8
 
@@ -30,14 +35,30 @@ def presenter_key() -> str | None:
     return st.session_state.get(KEY_STATE)
 
 
+def _remember(rooms: Rooms, key: str) -> None:
+    """This session shows the key; the person's store keeps a proof of it (a reload keeps the controls)."""
+    st.session_state[KEY_STATE] = key
+    data = session()
+    data.store.set_pref(data.owner, PROOF_PREF, rooms.key.proof())
+
+
+def _sign_out() -> None:
+    data = session()
+    data.store.set_pref(data.owner, PROOF_PREF, None)
+    st.session_state.pop(KEY_STATE, None)
+
+
 def presenter_key_from_link(rooms: Rooms) -> None:
-    """A ``key`` in the link: remember it when right, say so when wrong; either way take it out of the address."""
+    """The key from the link (remembered when right; either way out of the address), or from a stored proof."""
     key = st.query_params.get("key")
     if key is None:
+        data = session()
+        if KEY_STATE not in st.session_state and rooms.key.proves(data.store.pref(data.owner, PROOF_PREF)):
+            st.session_state[KEY_STATE] = rooms.key.value  # this browser showed the key before (a reload)
         return
     del st.query_params["key"]
     if rooms.key.matches(key):
-        st.session_state[KEY_STATE] = key
+        _remember(rooms, key)
     else:
         st.error(
             "That presenter key is not right (one from before the server restarted? Its log shows the current one).",
@@ -50,7 +71,7 @@ def _unlock(rooms: Rooms) -> None:
         typed = st.text_input("Presenter key", type="password", max_chars=200, help="Printed in the server's log.")
         if st.form_submit_button("Unlock presenter controls", icon=":material/key:"):
             if rooms.key.matches(typed):
-                st.session_state[KEY_STATE] = typed
+                _remember(rooms, typed)
                 st.rerun()
             st.error("That presenter key is not right.", icon=":material/key_off:")
 
@@ -112,6 +133,7 @@ def presenter_panel(rooms: Rooms, wanted: str | None) -> Room | None:
         with c2.popover("Close the room", icon=":material/door_front:"):
             st.markdown("Closing deletes the room's drawings and members; links to it then say it is closed.")
             st.button("Close it now", type="primary", key="close_room", on_click=_close, args=(rooms, room, key))
+        st.button("Hide the presenter controls on this browser", icon=":material/key_off:", on_click=_sign_out)
         return room
 
 

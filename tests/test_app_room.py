@@ -256,3 +256,14 @@ def test_deleting_a_shared_drawing_in_my_drawings_withdraws_it_from_the_room(roo
     assert_ok(at)
     assert "withdrawn from the room" in everything(at)
     assert open_rooms().drawings.test_set(room.id).ids.size == 0
+
+
+def test_a_reload_keeps_the_presenter_controls_until_they_are_hidden(room_name) -> None:
+    token, _ = person()
+    page(token, key=presenter_key().value)
+    again = page(token)  # a reload: a new session of the same browser, no key in the address
+    assert again.selectbox(key="room_presenter_room").value is not None
+    button(again, "Hide the presenter controls on this browser").click().run()
+    assert_ok(again)
+    assert not [f for f in page(token).get("form_submit_button") if f.label == "Open the room"]
+    assert not [f for f in page(person()[0]).get("form_submit_button") if f.label == "Open the room"]

@@ -288,3 +288,10 @@ def test_the_presenter_key_comes_from_configuration_or_is_generated() -> None:
         made = PresenterKey.from_env(env)
         assert made.generated and len(made.value) >= MIN_LENGTH
         assert made.value != PresenterKey.from_env(env).value
+
+
+def test_a_proof_of_the_key_proves_only_that_key() -> None:
+    key = PresenterKey(KEY, False)
+    proof = key.proof()
+    assert KEY not in proof and key.proves(proof) and PresenterKey(KEY, True).proves(proof)
+    assert not PresenterKey(KEY + "2", False).proves(proof) and not key.proves(None) and not key.proves(proof[:-1])
