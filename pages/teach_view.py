@@ -17,10 +17,10 @@ import pandas as pd
 import streamlit as st
 
 from core.finetune import HOLD_OUT_EVERY, MIN_DRAWINGS, FineTune, FineTuneReport, StartModel, finetune_config
-from core.jobs import JobState
 from core.registry import Busy
 from core.runs import Run
 from pages.internals import session_alive_check
+from pages.job_progress import show_queue_or_progress
 from pages.state import session
 
 __all__ = ["TEACH_LABEL", "report_table", "teach_section"]
@@ -71,26 +71,8 @@ def _live() -> None:
     if snap.state.finished:
         st.progress(1.0, text="Scoring and saving the model…")
         return
-    if snap.state is JobState.QUEUED:
-        room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
-        st.info(
-            f"Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-            f"({snap.running} training now, {room}).",
-            icon=":material/hourglass_top:",
-        )
-        if st.button("Cancel", key="teach_cancel"):
-            job.stop()
+    if not show_queue_or_progress(job, snap, "teach_cancel", "Starting… (scoring the model as it is)"):
         return
-    latest = snap.latest
-    if latest is None:
-        st.progress(0.0, text="Starting… (scoring the model as it is, loading MNIST)")
-    else:
-        eta = f" · about {snap.eta:.0f}s left" if snap.eta is not None else ""
-        st.progress(
-            snap.fraction,
-            text=f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch}/{latest.batches}"
-            f" · {snap.elapsed:.0f}s{eta}",
-        )
     if job.stop_signal.is_set():
         st.caption("Stopping…")
     elif st.button("Stop", key="teach_stop", type="primary", icon=":material/stop:"):
