@@ -19,6 +19,7 @@ import streamlit as st
 from core.finetune import HOLD_OUT_EVERY, MIN_DRAWINGS, FineTune, FineTuneReport, StartModel, finetune_config
 from core.registry import Busy
 from core.runs import Run
+from core.text import plain
 from pages.internals import session_alive_check
 from pages.job_progress import show_queue_or_progress
 from pages.state import session
@@ -100,8 +101,9 @@ def report_table(report: FineTuneReport) -> pd.DataFrame:
 
 
 def _show_report(run: Run) -> None:
-    report = FineTuneReport.from_dict(run.result.finetune)  # type: ignore[union-attr, arg-type]
-    st.markdown(f"**{run.label}**, from {report.base or 'a model'}, taught on {report.drawings} of your drawings:")
+    report = FineTuneReport.from_dict(run.result.finetune)
+    base = plain(report.base or "a model", limit=80)
+    st.markdown(f"**{run.label}**, from {base}, taught on {report.drawings} of your drawings:")
     st.table(report_table(report))
     st.caption(
         "Held-out drawings were never trained on (every 4th of yours). The MNIST test set shows what the "
@@ -128,8 +130,9 @@ def teach_section(model: Any, model_label: str, images: np.ndarray, labels: np.n
     _collect_finished()
     st.subheader(TEACH_LABEL)
     st.markdown(
-        f"Fine-tunes **{model_label}** on your drawings mixed with MNIST digits (with random distortions), "
-        f"in seconds. Every {HOLD_OUT_EVERY}th drawing is held out to test the result fairly."
+        f"Fine-tunes **{plain(model_label, limit=80)}** on your drawings mixed with MNIST digits "
+        f"(with random distortions), in seconds. Every {HOLD_OUT_EVERY}th drawing is held out to test the "
+        "result fairly."
     )
     training = data.training
     busy = training is not None and training.running
