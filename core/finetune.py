@@ -162,19 +162,20 @@ def finetune_config(model: Any, drawings: int, seed: int = 0) -> TrainConfig:
         drawings as the validation set, and the mix's size as ``train_size``.
     """
     arch, width, dropout = _architecture(model)
+    (low_dropout, high_dropout), (low_width, high_width) = TrainConfig.LIMITS["dropout"], TrainConfig.LIMITS["width"]
     keep = int(held_out(drawings).sum())
     return TrainConfig(
         arch=arch,  # type: ignore[arg-type]  # one of ARCHS
         epochs=2,
         batch_size=64,
-        dropout=min(max(dropout, 0.0), 0.7),
+        dropout=min(max(dropout, low_dropout), high_dropout),
         learning_rate=3e-4,
         schedule="cosine",
         augment=True,
         seed=seed,
         train_size=len(_mix_order(drawings - keep, MNIST_IMAGES)),
         val_size=keep,
-        width=min(max(width, 4), 64),  # (only names it: the model keeps its own)
+        width=int(min(max(width, low_width), high_width)),  # (only names it: the model keeps its own)
     ).validate()
 
 

@@ -47,7 +47,7 @@ def _keep(label: int) -> None:
         Drawings(data.store).add(
             data.owner,
             as_uint8(pending.image),
-            canvas_thumbnail(pending.drawing, pending.background),  # type: ignore[arg-type]
+            canvas_thumbnail(pending.drawing, pending.background),
             label,
             pending.predicted,
             pending.confidence,

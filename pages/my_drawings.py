@@ -13,6 +13,7 @@ import streamlit as st
 from core.drawings import Drawing, Drawings
 from core.inference import predict_proba
 from core.rooms import open_rooms
+from core.text import plain
 from pages.internals import use_app_navigation
 from pages.model_cache import active_model
 from pages.state import session, show_notice
@@ -60,8 +61,8 @@ if drawings:
         right = answers == labels
         c2.metric("The current model reads", f"{right.mean():.0%}", help=f"{int(right.sum())} of {len(right)} right")
     st.caption(
-        f"Current model: {model_label} (chosen on the Draw page). Drawings a model was taught on count here "
-        "too; the held-out figures under “Teach it my handwriting” are the fair test."
+        f"Current model: {plain(model_label, limit=80)} (chosen on the Draw page). Drawings a model was "
+        "taught on count here too; the held-out figures under “Teach it my handwriting” are the fair test."
     )
 
 teach_section(model, model_label, images.astype(np.uint8), labels.astype(np.uint8))

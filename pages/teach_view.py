@@ -17,10 +17,11 @@ import pandas as pd
 import streamlit as st
 
 from core.finetune import HOLD_OUT_EVERY, MIN_DRAWINGS, FineTune, FineTuneReport, StartModel, finetune_config
-from core.jobs import JobState
 from core.registry import Busy
 from core.runs import Run
+from core.text import plain
 from pages.internals import session_alive_check
+from pages.job_progress import show_queue_or_progress
 from pages.state import session
 
 __all__ = ["TEACH_LABEL", "report_table", "teach_section"]
@@ -71,26 +72,8 @@ def _live() -> None:
     if snap.state.finished:
         st.progress(1.0, text="Scoring and saving the model…")
         return
-    if snap.state is JobState.QUEUED:
-        room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
-        st.info(
-            f"Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-            f"({snap.running} training now, {room}).",
-            icon=":material/hourglass_top:",
-        )
-        if st.button("Cancel", key="teach_cancel"):
-            job.stop()
+    if not show_queue_or_progress(job, snap, "teach_cancel", "Starting… (scoring the model as it is)"):
         return
-    latest = snap.latest
-    if latest is None:
-        st.progress(0.0, text="Starting… (scoring the model as it is, loading MNIST)")
-    else:
-        eta = f" · about {snap.eta:.0f}s left" if snap.eta is not None else ""
-        st.progress(
-            snap.fraction,
-            text=f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch}/{latest.batches}"
-            f" · {snap.elapsed:.0f}s{eta}",
-        )
     if job.stop_signal.is_set():
         st.caption("Stopping…")
     elif st.button("Stop", key="teach_stop", type="primary", icon=":material/stop:"):
@@ -118,8 +101,9 @@ def report_table(report: FineTuneReport) -> pd.DataFrame:
 
 
 def _show_report(run: Run) -> None:
-    report = FineTuneReport.from_dict(run.result.finetune)  # type: ignore[union-attr, arg-type]
-    st.markdown(f"**{run.label}**, from {report.base or 'a model'}, taught on {report.drawings} of your drawings:")
+    report = FineTuneReport.from_dict(run.result.finetune)
+    base = plain(report.base or "a model", limit=80)
+    st.markdown(f"**{run.label}**, from {base}, taught on {report.drawings} of your drawings:")
     st.table(report_table(report))
     st.caption(
         "Held-out drawings were never trained on (every 4th of yours). The MNIST test set shows what the "
@@ -146,8 +130,9 @@ def teach_section(model: Any, model_label: str, images: np.ndarray, labels: np.n
     _collect_finished()
     st.subheader(TEACH_LABEL)
     st.markdown(
-        f"Fine-tunes **{model_label}** on your drawings mixed with MNIST digits (with random distortions), "
-        f"in seconds. Every {HOLD_OUT_EVERY}th drawing is held out to test the result fairly."
+        f"Fine-tunes **{plain(model_label, limit=80)}** on your drawings mixed with MNIST digits "
+        f"(with random distortions), in seconds. Every {HOLD_OUT_EVERY}th drawing is held out to test the "
+        "result fairly."
     )
     training = data.training
     busy = training is not None and training.running

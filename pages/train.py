@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.config import APP_DEFAULTS, TrainConfig
-from core.jobs import JobState
 from core.registry import Busy
 from core.text import plain
 from pages.internals import session_alive_check, use_app_navigation
+from pages.job_progress import show_queue_or_progress
 from pages.state import SETTINGS_PREF, run_by_number, session, show_notice
 from pages.train_lock import is_locked, label, lock_picker, locked_query, locked_values, read_lock, restore, show_lock
 from pages.train_results import show_charts, show_comparison, show_interrupted, show_results
@@ -281,25 +281,8 @@ def live_progress() -> None:
     if snap.state.finished:
         st.progress(1.0, text="Saving the model…")
         return
-    if snap.state is JobState.QUEUED:
-        room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
-        st.info(
-            f"⏳ Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-            f"({snap.running} training now, {room})."
-        )
-        if st.button("Cancel", key="cancel_queued"):
-            job.stop()
+    if not show_queue_or_progress(job, snap, "cancel_queued", "Starting… (compiling the model)"):
         return
-    latest = snap.latest
-    if latest is None:
-        st.progress(0.0, text="Starting… (compiling the model)")
-    else:
-        eta = f" · about {snap.eta:.0f}s left" if snap.eta is not None else ""
-        st.progress(
-            snap.fraction,
-            text=f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch}/{latest.batches}"
-            f" · {snap.elapsed:.0f}s{eta}",
-        )
     if job.stop_signal.is_set():
         st.caption("Stopping…")
     elif st.button("⏹ Stop", key="stop_training", type="primary"):
