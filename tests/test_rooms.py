@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
@@ -21,21 +23,12 @@ ALICE, BOB, CAROL = "a" * 32, "b" * 32, "c" * 32
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def store(tmp_path, clock):
-    s = Store(tmp_path, StoreLimits(retention_days=30), clock)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def rooms(store) -> Rooms:
+def rooms(tmp_path) -> Iterator[Rooms]:
+    """Rooms in a fresh store whose clock (``rooms.clock``, a ``Clock``) the tests move."""
+    store = Store(tmp_path, StoreLimits(retention_days=30), Clock())
     limits = RoomLimits(drawings_per_room=8, drawings_per_person=5, shares_per_minute=4, retention_days=30)
-    return Rooms(store, PresenterKey(KEY, generated=False), limits)
+    yield Rooms(store, PresenterKey(KEY, generated=False), limits)
+    store.close()
 
 
 def digits(*labels: int, seed: int = 0, prefix: str = "d") -> list[Contribution]:
@@ -172,14 +165,14 @@ def test_contributions_are_checked(rooms) -> None:
     assert rooms.drawings.shared_sources(ALICE) == {"ok"}
 
 
-def test_sharing_is_rate_limited_per_person_and_capped_per_person_and_room(rooms, clock) -> None:
+def test_sharing_is_rate_limited_per_person_and_capped_per_person_and_room(rooms) -> None:
     room_with(rooms, (ALICE, "Ana"), (BOB, "Bo"), (CAROL, "Cy"))
     report = rooms.drawings.share(ALICE, digits(0, 1, 2, 3, 4, 5))
     assert report.added == 4 and "a minute" in report.problems[0]  # 4 a minute
-    clock.now += 61
+    rooms.clock.now += 61
     report = rooms.drawings.share(ALICE, digits(0, 1, 2, 3, 4, 5))
     assert (report.added, report.already) == (1, 4) and "at most 5 drawings" in report.problems[0]  # 5 a person
-    clock.now += 61
+    rooms.clock.now += 61
     assert rooms.drawings.share(BOB, digits(6, 7, 8, 9, prefix="b")).added == 3  # 8 a room
     assert "room is full" in rooms.drawings.share(CAROL, digits(1, prefix="c")).problems[0]
 
@@ -224,11 +217,11 @@ def test_load_digit_set_refuses_what_is_not_a_digit_set(tmp_path) -> None:
         load_digit_set(bad)
 
 
-def test_participants_see_nicknames_and_shared_drawings_only(rooms, store) -> None:
+def test_participants_see_nicknames_and_shared_drawings_only(rooms) -> None:
     from core.drawings import Drawings
 
     room_id = room_with(rooms, (ALICE, "Ana"), (BOB, "Bo"))
-    collection = Drawings(store)
+    collection = Drawings(rooms.store)
     image, canvas = handwritten(3, 5)
     collection.add(BOB, image, canvas, 3)  # in Bo's collection, never shared
     rooms.drawings.share(ALICE, digits(1))
@@ -251,25 +244,25 @@ def test_closing_deletes_members_and_drawings(rooms) -> None:
     assert rooms.open_rooms() == []
 
 
-def test_rooms_untouched_for_the_retention_period_are_closed_at_start_up(rooms, clock) -> None:
+def test_rooms_untouched_for_the_retention_period_are_closed_at_start_up(rooms) -> None:
     room_with(rooms, (ALICE, "Ana"))
-    clock.now += 29 * 86400
+    rooms.clock.now += 29 * 86400
     assert rooms.start_up() == 0
-    clock.now += 2 * 86400
+    rooms.clock.now += 2 * 86400
     assert rooms.start_up() == 1 and rooms.member(ALICE) is None
 
 
-def test_member_runs_are_the_finished_runs_of_the_room_only(rooms, store) -> None:
+def test_member_runs_are_the_finished_runs_of_the_room_only(rooms) -> None:
     room_with(rooms, (ALICE, "Ana"))
     config = config_from({"arch": "mlp", "epochs": 2, "dropout": 0.25}).to_dict()
     for owner in (ALICE, BOB):  # Bob trained too, but is in no room
-        number = store.begin_run(owner, config)
+        number = rooms.store.begin_run(owner, config)
         record = RunRecord(config=config, metrics={"test_accuracy": 0.91, "stopped_early": False})
-        store.finish_run(owner, number, "done", record, lambda path: path.write_bytes(b"model"))
-    number = store.begin_run(ALICE, config)
+        rooms.store.finish_run(owner, number, "done", record, lambda path: path.write_bytes(b"model"))
+    number = rooms.store.begin_run(ALICE, config)
     record = RunRecord(config=config, metrics={"test_accuracy": 0.9, "finetune": {"before": 0.5}})
-    store.finish_run(ALICE, number, "stopped", record, lambda path: path.write_bytes(b"tuned"))
-    store.begin_run(ALICE, config)  # still running: not on the board
+    rooms.store.finish_run(ALICE, number, "stopped", record, lambda path: path.write_bytes(b"tuned"))
+    rooms.store.begin_run(ALICE, config)  # still running: not on the board
     run, tuned = rooms.member_runs(rooms.member(ALICE).room.id)
     assert (run.nickname, run.number, run.test_accuracy) == ("Ana", 1, 0.91)
     assert run.label == "Run 1 · MLP · 2 epochs · dropout 0.25" and run.model_path.read_bytes() == b"model"
