@@ -18,7 +18,7 @@ st.title("Room")
 data = session()
 rooms = open_rooms()
 presenter_key_from_link(rooms)  # before anything is shown: the key leaves the address bar at once
-wanted = st.query_params.get("room")
+wanted = (st.query_params.get("room") or "")[:100] or None  # a link may carry megabytes
 
 
 def leave() -> None:

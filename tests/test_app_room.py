@@ -117,6 +117,8 @@ def test_the_presenter_opens_a_room_from_the_page() -> None:
 
 def test_unknown_rooms_stale_links_and_bad_nicknames_get_clear_messages(room_name) -> None:
     assert "There is no room called “Nowhere”" in joined(page(room="Nowhere").error)
+    crafted = joined(page(room="[x](http://evil.example)" + "y" * 10_000).error)
+    assert "no room of that name" in crafted and "evil" not in crafted
     token, _ = person()
     at = join(page(token, room=room_name), room_name, "<b>x</b>")
     assert "may hold only letters" in joined(at.error)
