@@ -31,6 +31,8 @@ pages = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="train"),
     st.Page("pages/draw.py", title="Draw", icon=":material/draw:", url_path="draw"),
+    st.Page("pages/my_drawings.py", title="My drawings", icon=":material/photo_library:", url_path="drawings"),
+    st.Page("pages/room.py", title="Room", icon=":material/groups:", url_path="room"),
 ]
 page = st.navigation(pages)
 keep_cookie()  # a browser seen for the first time gets its identity's cookie

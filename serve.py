@@ -43,9 +43,11 @@ def main(argv: list[str], warm: bool = True) -> None:
     """
     from streamlit.web import cli
 
+    from core.presenter import presenter_key
     from pages.internals import start_with_app_navigation
 
     start_with_app_navigation()  # before the server accepts its first session
+    presenter_key()  # decided now: a generated key is in the server's log before anyone asks for it
     if warm:
         threading.Thread(target=preload, name="digit-studio-preload", daemon=True).start()
     cli.main(["run", str(APP), *argv], prog_name="streamlit")

@@ -27,6 +27,7 @@ import numpy as np
 __all__ = [
     "MnistUnavailableError",
     "IDX_NAMES",
+    "load_digit_set",
     "load_mnist",
     "read_idx",
     "write_idx",
@@ -162,6 +163,31 @@ def _load_npz(path: Path) -> tuple[Split, Split]:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise MnistUnavailableError(f"Cannot read {path}: {exc}. {HOW_TO}") from None
     return _check_pair(*train, "train", str(path)), _check_pair(*test, "test", str(path))
+
+
+def load_digit_set(path: str | os.PathLike[str]) -> Split:
+    """Read a set of labelled digits saved as ``.npz``: a room's export (``x``, ``y``) or MNIST's test split.
+
+    Args:
+        path: An ``.npz`` holding ``x`` and ``y`` (``core.room_drawings.RoomDrawings.export``), or
+            ``x_test`` and ``y_test`` (a Keras ``mnist.npz``).
+
+    Returns:
+        ``(images, labels)``: (N, 28, 28) and (N,) ``uint8``.
+
+    Raises:
+        MnistUnavailableError: The file is missing or unreadable, or its arrays are not digits with labels 0-9.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            x_key, y_key = ("x", "y") if "x" in f.files else ("x_test", "y_test")
+            images, labels = f[x_key], f[y_key]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise MnistUnavailableError(f"Cannot read the digit set {path}: {exc}.") from None
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        raise MnistUnavailableError(f"{path}: digits and labels must be uint8, not {images.dtype} and {labels.dtype}.")
+    return _check_pair(images, labels, "digit set", str(path))
 
 
 def _keras_cache_file() -> Path:

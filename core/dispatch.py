@@ -46,7 +46,7 @@ class ClusterRun:
     """Submits one job's training and follows it to the end.
 
     Args:
-        job: The job (its ``id``, ``config``, ``data``, ``stop_signal``, and the
+        job: The job (its ``id``, ``config``, ``data``, ``finetune``, ``stop_signal``, and the
             ``begin``/``record_batch``/``record_epoch``/``cancelled`` hooks).
         cluster: The connected cluster.
         wake: Set by anyone with news for the job's thread (the job's ``stop()`` does).
@@ -82,12 +82,17 @@ class ClusterRun:
     def _follow(self) -> dict | None:
         client = self.cluster.client
         stop = Event(stop_event_name(self.job.id), client=client)
-        data = client.scatter([self.job.data], hash=False)[0] if self.job.data is not None else None
+        # Data and a fine-tune's model and drawings go to the cluster as data, not inside the task graph.
+        data, finetune = (
+            client.scatter([extra], hash=False)[0] if extra is not None else None
+            for extra in (self.job.data, getattr(self.job, "finetune", None))
+        )
         future = client.submit(
             portable(train_task),
             self.job.id,
             self.job.config.to_dict(),
             data,
+            finetune,
             key=self.key,
             pure=False,
             resources=self.cluster.task_resources(),

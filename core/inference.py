@@ -132,11 +132,14 @@ def warm_up(model: keras.Model) -> keras.Model:
     return model
 
 
-def load_model(path: str | os.PathLike[str]) -> keras.Model:
-    """Load a ``.keras`` digit model, checked and warmed up.
+def load_model(path: str | os.PathLike[str], warm: bool = True) -> keras.Model:
+    """Load a ``.keras`` digit model, checked and (unless ``warm`` is False) warmed up.
 
     Args:
         path: The model file.
+        warm: Trace both inference functions now (:func:`warm_up`). Code that only ever
+            classifies batches (the room's scores) passes False: the single-image function
+            is compiled with XLA, which costs time it would never win back.
 
     Returns:
         The loaded model, ready for :func:`predict_proba`.
@@ -160,6 +163,8 @@ def load_model(path: str | os.PathLike[str]) -> keras.Model:
         raise ModelLoadError(f"{path.name} does not hold a Keras model.")
     _check_output(model)
     _input_adapter(model)
+    if not warm:
+        return model
     try:
         return warm_up(model)
     except Exception as exc:  # noqa: BLE001

@@ -140,6 +140,8 @@ class TrainingJob:
             Default: the cluster, or ``core.training.train`` here when
             :func:`core.slots.in_process_training` says so.
         data: Optional training data, passed to the task (or to ``train_fn``).
+        finetune: A :class:`core.finetune.FineTune`: fine-tune its model on its drawings (mixed with
+            MNIST) instead of training a fresh one; passed to the task (or to ``train_fn``).
 
     Attributes:
         id: A unique name for the run (its Dask key is ``digit-studio-train-<id>``).
@@ -157,6 +159,7 @@ class TrainingJob:
         is_alive: Callable[[], bool] | None = None,
         train_fn: Callable[..., TrainResult] | None = None,
         data: object | None = None,
+        finetune: object | None = None,
     ) -> None:
         self.config = config.validate()
         self.id = uuid.uuid4().hex[:16]
@@ -164,6 +167,7 @@ class TrainingJob:
         self.is_alive = is_alive
         self.train_fn = train_fn if train_fn is not None or not in_process_training() else _train_here
         self.data = data
+        self.finetune = finetune
         self.stop_signal = StopSignal()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -295,7 +299,8 @@ class TrainingJob:
             return
         try:
             self.begin()
-            kwargs = {"data": self.data} if self.data is not None else {}
+            extras = {"data": self.data, "finetune": self.finetune}
+            kwargs = {name: value for name, value in extras.items() if value is not None}
             result = self.train_fn(
                 self.config, on_batch=self._on_batch, on_epoch=self.record_epoch, stop=self.stop_signal, **kwargs
             )

@@ -93,6 +93,7 @@ class TrainResult:
         test_probabilities: (N, 10) test-set probabilities (for confusion matrices and galleries).
         first_layer_after_epoch1: The first layer's kernel (plain NumPy) when the first epoch ended,
             to show how training changed it; None if that epoch was cut short.
+        finetune: For a fine-tune, its before-and-after report (``core.finetune.FineTuneReport`` as a dict).
     """
 
     model: keras.Model
@@ -107,6 +108,7 @@ class TrainResult:
     batch_history: list[BatchUpdate] = field(default_factory=list)
     test_probabilities: np.ndarray | None = None
     first_layer_after_epoch1: np.ndarray | None = None
+    finetune: dict[str, Any] | None = None
 
 
 class _Flag(Protocol):

@@ -90,14 +90,15 @@ class Trainings:
 
     Args:
         store: Where runs are kept.
-        make_job: ``make_job(config, is_alive)`` returns an unstarted training job.
+        make_job: ``make_job(config, is_alive)`` returns an unstarted training job (a fine-tune's
+            also gets ``finetune=``).
         test_labels: Returns the test labels (for the stored confusion matrix); None: none kept.
     """
 
     def __init__(
         self,
         store: Store,
-        make_job: Callable[[TrainConfig, Callable[[], bool]], Any] | None = None,
+        make_job: Callable[..., Any] | None = None,
         test_labels: Callable[[], Any] | None = None,
     ) -> None:
         self.store = store
@@ -111,8 +112,16 @@ class Trainings:
         with self._lock:
             return self._by_owner.get(owner)
 
-    def start(self, owner: str, config: TrainConfig, is_alive: Callable[[], bool] | None = None) -> Training:
+    def start(
+        self, owner: str, config: TrainConfig, is_alive: Callable[[], bool] | None = None, finetune: Any = None
+    ) -> Training:
         """Begin ``owner``'s run in the store and start training it.
+
+        Args:
+            owner: Whose run.
+            config: What to train.
+            is_alive: Whether the session that started it is still there.
+            finetune: A :class:`core.finetune.FineTune`: fine-tune its model instead of training a fresh one.
 
         Raises:
             Busy: ``owner`` has a training that has not ended yet.
@@ -124,7 +133,8 @@ class Trainings:
             training = Training(owner, self.store.begin_run(owner, config.to_dict()))
             training.watch(is_alive)
             try:
-                training.job = self.make_job(config, training.alive)
+                extra = {} if finetune is None else {"finetune": finetune}
+                training.job = self.make_job(config, training.alive, **extra)
             except BaseException:
                 self.store.delete_run(owner, training.number)
                 raise
@@ -176,10 +186,10 @@ def _save_model(model: Any, path: Path) -> None:
     model.save(path)
 
 
-def _default_job(config: TrainConfig, is_alive: Callable[[], bool]) -> Any:
+def _default_job(config: TrainConfig, is_alive: Callable[[], bool], finetune: Any = None) -> Any:
     from core.jobs import TrainingJob  # TensorFlow: only once someone trains
 
-    return TrainingJob(config, is_alive=is_alive)
+    return TrainingJob(config, is_alive=is_alive, finetune=finetune)
 
 
 def _mnist_test_labels() -> Any:

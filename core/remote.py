@@ -113,13 +113,14 @@ def _watch_stop(event: Event, signal: Any, done: threading.Event) -> None:
             return
 
 
-def train_task(job: str, config: dict, data: Any = None) -> dict:
+def train_task(job: str, config: dict, data: Any = None, finetune: Any = None) -> dict:
     """Train as ``config`` says on this worker, reporting to job ``job``; the Dask task of a training.
 
     Args:
         job: The submitting job's id (tags every progress message).
         config: A :class:`core.config.TrainConfig` as a dict.
         data: ``((x_train, y_train), (x_test, y_test))``, or ``None`` for this worker's MNIST.
+        finetune: A :class:`core.finetune.FineTune`: fine-tune its model on its drawings instead.
 
     Returns:
         :func:`pack_result` of the run.
@@ -141,14 +142,19 @@ def train_task(job: str, config: dict, data: Any = None) -> dict:
         target=_watch_stop, args=(stop, signal, done), name=f"digit-studio-stop-{job}", daemon=True
     )
     watcher.start()
+    hooks: dict[str, Any] = {
+        "on_batch": lambda u: report("batch", update=list(astuple(u))),
+        "on_epoch": lambda u: report("epoch", update=list(astuple(u))),
+        "stop": signal,
+        "data": data,
+    }
     try:
-        result = train(
-            TrainConfig(**config),
-            on_batch=lambda u: report("batch", update=list(astuple(u))),
-            on_epoch=lambda u: report("epoch", update=list(astuple(u))),
-            stop=signal,
-            data=data,
-        )
+        if finetune is None:
+            result = train(TrainConfig(**config), **hooks)
+        else:
+            from core.finetune import fine_tune
+
+            result = fine_tune(TrainConfig(**config), finetune, **hooks)
     finally:
         done.set()
     return pack_result(result)
@@ -194,6 +200,9 @@ def pack_result(result: Any) -> dict:
         "samples_per_second": result.samples_per_second,
         "batch_history": [astuple(u) for u in result.batch_history],
         "test_probabilities": result.test_probabilities,
+        "finetune": getattr(result, "finetune", None),
+        # A fine-tuned model keeps its starting model's architecture, which build_model may not make.
+        "architecture": result.model.to_json() if getattr(result, "finetune", None) else None,
     }
 
 
@@ -204,7 +213,12 @@ def unpack_result(payload: dict) -> Any:
     from core.progress import BatchUpdate, TrainResult
 
     config = TrainConfig(**payload["config"])
-    model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
+    if payload.get("architecture"):
+        import keras
+
+        model = keras.models.model_from_json(payload["architecture"])
+    else:
+        model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
     model.set_weights(payload["weights"])
     return TrainResult(
         model=model,
@@ -218,4 +232,5 @@ def unpack_result(payload: dict) -> Any:
         samples_per_second=payload["samples_per_second"],
         batch_history=[BatchUpdate(*u) for u in payload["batch_history"]],
         test_probabilities=payload["test_probabilities"],
+        finetune=payload.get("finetune"),
     )

@@ -65,6 +65,8 @@ def record_of(result: TrainResult, y_test: np.ndarray | None) -> RunRecord:
     """
     metrics = {name: getattr(result, name) for name in _METRICS}
     metrics["stopped_early"] = bool(metrics["stopped_early"])
+    if getattr(result, "finetune", None):
+        metrics["finetune"] = result.finetune  # before and after (core.finetune.FineTuneReport)
     confusion, wrong = None, []
     probabilities = getattr(result, "test_probabilities", None)
     if probabilities is not None and y_test is not None:
@@ -90,6 +92,7 @@ class SavedResult:
         confusion: The test set's confusion matrix, or None.
         mistakes: The most confident test mistakes.
         model_path: The model file (None: none stored).
+        finetune: A fine-tune's before-and-after report (``core.finetune.FineTuneReport`` as a dict), else None.
         batch_history: Empty: the raw batch reports are not kept, ``curve`` is what was drawn.
         test_probabilities: None, likewise (``confusion`` and ``mistakes`` are what was shown).
     """
@@ -106,6 +109,7 @@ class SavedResult:
     confusion: np.ndarray | None
     mistakes: list[Mistake]
     model_path: Path | None
+    finetune: dict[str, Any] | None = None
     batch_history: tuple = ()
     test_probabilities: None = None
     _model: Any = field(default=None, repr=False)
@@ -161,6 +165,7 @@ def run_from(stored: StoredRun, model: Any = None) -> Run:
         confusion=None if r.confusion is None else np.asarray(r.confusion, np.int64),
         mistakes=[Mistake(**w) for w in r.mistakes],
         model_path=stored.model_path,
+        finetune=m.get("finetune"),
         _model=model,
     )
     return Run(stored.number, result, stored.state)

@@ -44,7 +44,7 @@ class Run:
 
     @property
     def label(self) -> str:
-        """Short label, e.g. ``Run 2 · CNN · 98.9%``."""
+        """Short label, e.g. ``Run 2 · CNN · 98.9%`` (``… · your handwriting`` for a fine-tune)."""
         return f"Run {self.number} · {self._summary}"
 
     @property
@@ -56,7 +56,8 @@ class Run:
     def _summary(self) -> str:
         c = self.result.config
         stopped = " (stopped)" if self.state == "stopped" else ""
-        return f"{c.arch.upper()} · {self.result.test_accuracy:.1%}{stopped}"
+        mine = " · your handwriting" if getattr(self.result, "finetune", None) else ""
+        return f"{c.arch.upper()} · {self.result.test_accuracy:.1%}{mine}{stopped}"
 
     def keras_bytes(self) -> bytes:
         """The model as a ``.keras`` file's bytes, made once and kept for later downloads."""

@@ -30,14 +30,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from core.atomic import TEMP_MARK, write_atomically
 from core.store_limits import StoreLimits, data_folder
 from core.store_records import RECORD_FIELDS, Dropped, RunRecord, StartUp, StoredRun
-from core.store_schema import SCHEMA_VERSION, StoreError, connect
+from core.store_schema import PERSONAL_TABLES, SCHEMA_VERSION, StoreError, connect
 
 __all__ = ["DB_FILE", "RUNS_FOLDER", "SCHEMA_VERSION", "Store", "StoreError", "open_store"]
 
@@ -84,6 +84,14 @@ class Store:
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        """One write transaction, for modules keeping their own tables here (``core.drawings``)."""
+        return self._write()
+
+    def query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        """The rows of one read statement (see :meth:`transaction`)."""
+        return self._read(sql, args)
 
     def close(self) -> None:
         """Close the database (the store cannot be used afterwards)."""
@@ -174,19 +182,17 @@ class Store:
         return True
 
     def forget(self, owner: str) -> int:
-        """Delete everything of ``owner``: runs, model files, preferences, notes. Returns the runs deleted."""
+        """Delete everything of ``owner``: runs, model files, preferences, notes, drawings. Returns the runs deleted."""
         with self._write() as db:
             files = [r["model_file"] for r in db.execute("SELECT model_file FROM runs WHERE owner=?", (owner,))]
-            for table in ("runs", "prefs", "notes"):
+            for table in PERSONAL_TABLES:
                 db.execute(f"DELETE FROM {table} WHERE owner=?", (owner,))
         self._unlink(files)
         return len(files)
 
     def has_data(self, owner: str) -> bool:
         """Whether anything at all is stored for ``owner``."""
-        return any(
-            self._read(f"SELECT 1 FROM {table} WHERE owner=? LIMIT 1", (owner,)) for table in ("runs", "prefs", "notes")
-        )
+        return any(self._read(f"SELECT 1 FROM {table} WHERE owner=? LIMIT 1", (owner,)) for table in PERSONAL_TABLES)
 
     # -- preferences and notes -------------------------------------------------------
     def pref(self, owner: str, key: str, default: Any = None) -> Any:
@@ -303,6 +309,7 @@ class Store:
                 db.execute("DELETE FROM runs WHERE created<? AND state!='running'", (cutoff,))
                 db.execute("DELETE FROM prefs WHERE updated<?", (cutoff,))
                 db.execute("DELETE FROM notes WHERE created<?", (cutoff,))
+                db.execute("DELETE FROM drawings WHERE created<?", (cutoff,))
             dropped = self._drop_beyond_caps(db)
         self._unlink(expired + [d.model_file for d in dropped])
         with self._lock:

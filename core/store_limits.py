@@ -59,7 +59,7 @@ class StoreLimits:
     Attributes:
         runs_per_person: Runs kept per person; storing one more drops their oldest.
         max_bytes: Size of the whole store; beyond it the oldest runs of anyone are dropped.
-        retention_days: Runs (and preferences) older than this are removed at start-up; 0 keeps them.
+        retention_days: Runs (and preferences, notes, drawings) older than this are removed at start-up; 0 keeps them.
         saved_models_per_person: Models one person may save in ``models/``.
         saved_models_total: Models ``models/`` may hold, everyone's together (the bundled one not counted).
     """

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-__all__ = ["SCHEMA_VERSION", "StoreError", "connect"]
+__all__ = ["DRAWINGS_SCHEMA", "PERSONAL_TABLES", "SCHEMA_VERSION", "StoreError", "connect"]
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -42,6 +42,30 @@ CREATE TABLE IF NOT EXISTS notes (
 """
 
 
+#: A person's labelled drawings (``core.drawings``): the 28×28 the model saw and the canvas at 64×64, uint8.
+#: Tables are only ever added, each ``IF NOT EXISTS``: an older database gains them on its next open.
+DRAWINGS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS drawings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner TEXT NOT NULL,
+    created REAL NOT NULL,
+    label INTEGER NOT NULL CHECK (label BETWEEN 0 AND 9),
+    image BLOB NOT NULL,
+    canvas BLOB NOT NULL,
+    predicted INTEGER,
+    confidence REAL,
+    model TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS drawings_by_owner ON drawings (owner, created);
+"""
+
+#: Every part of the schema, applied in order on each open.
+SCHEMAS = (SCHEMA, DRAWINGS_SCHEMA)
+
+#: Tables whose rows belong to one person (an ``owner`` column): "Forget my data" empties them of that person.
+PERSONAL_TABLES = ("runs", "prefs", "notes", "drawings")
+
+
 class StoreError(RuntimeError):
     """The store cannot be used (a database made by a newer version, an unusable folder)."""
 
@@ -57,7 +81,8 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")  # a committed run survives a power cut too
     with db:
-        db.executescript(SCHEMA)
+        for part in SCHEMAS:
+            db.executescript(part)
     found = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
     if found is None:
         db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))

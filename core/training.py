@@ -14,12 +14,14 @@ Every name that used to live here can still be imported from here.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -74,8 +76,9 @@ def train(
     data: tuple[Split, Split] | None = None,
     steps_per_execution: int | None = None,
     jit_compile: bool = False,
+    start: keras.Model | None = None,
 ) -> TrainResult:
-    """Train a fresh model as ``config`` says, reporting progress as it goes.
+    """Train a fresh model (or go on training ``start``) as ``config`` says, reporting progress as it goes.
 
     The model is built (and seeded) fresh for every run; the compiled training
     step that trains it is kept between runs with the same architecture,
@@ -94,6 +97,8 @@ def train(
         steps_per_execution: Batches per block, i.e. per call into the graph
             (default: about 0.1 s of work, so progress is reported several times a second).
         jit_compile: XLA-compile the block step (see :class:`BlockTrainer`).
+        start: Train a copy of this model (a fine-tune, :mod:`core.finetune`) instead of a fresh one;
+            ``config``'s architecture settings then only name it. ``start`` itself is left untouched.
 
     Returns:
         A :class:`TrainResult` with the model, history and test metrics.
@@ -108,10 +113,18 @@ def train(
     batch_size = min(config.batch_size, len(x_train))
     batches = math.ceil(len(x_train) / batch_size)
     block = max(1, min(steps_per_execution or steps_per_execution_for(config.arch, batch_size, config.width), batches))
-    model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
-    key = (config.arch, config.width, config.dropout, jit_compile)
+    if start is None:
+        model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
+        key: tuple = (config.arch, config.width, config.dropout, jit_compile)
+    else:  # a trainer per architecture: any model's, whatever build_model makes today
+        model = _copy_of(start)
+        key = ("start", hashlib.sha1(start.to_json().encode()).hexdigest(), jit_compile)
     trainer = trainer_pool.take(
-        key, lambda: BlockTrainer(build_model(config.arch, config.dropout, width=config.width), jit_compile=jit_compile)
+        key,
+        lambda: BlockTrainer(
+            build_model(config.arch, config.dropout, width=config.width) if start is None else _copy_of(start),
+            jit_compile=jit_compile,
+        ),
     )
     trainer.reset(model, config.learning_rate, batches * config.epochs if config.schedule == "cosine" else 0)
     stopped = stop.is_set if stop is not None else (lambda: False)
@@ -153,6 +166,13 @@ def train(
         test_probabilities=test_probabilities,
         first_layer_after_epoch1=after_epoch1[0] if after_epoch1 else None,
     )
+
+
+def _copy_of(model: keras.Model) -> keras.Model:
+    """A new model with ``model``'s architecture and variables."""
+    copy = keras.models.clone_model(model)
+    copy_variables(model, copy)
+    return copy
 
 
 def _run_epochs(

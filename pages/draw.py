@@ -12,6 +12,7 @@ from core.model_index import saved_models
 from core.novelty import digit_doubt
 from core.preprocess import ink_as_drawn, normalize, pixel_preview
 from core.text import plain
+from pages.correction_view import offer_correction
 from pages.internals import canvas_script, phone_style, use_app_navigation
 from pages.model_cache import active_model
 from pages.presentation import presentation_control
@@ -183,6 +184,7 @@ with right:
         if source == "Draw":
             strip.markdown(result_strip(probs), unsafe_allow_html=True)
         show_prediction(probs, digit_doubt(ink_as_drawn(result, rgba, background), probs))
+        offer_correction(result.image, rgba, background, probs, model_label)
         show_pixels(pixel_preview(result.image, 8), "What the model receives: 28×28, centred like MNIST")
         st.caption(f"Model: {model_label}")
 

@@ -8,12 +8,13 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.config import APP_DEFAULTS, TrainConfig
-from core.jobs import JobState
 from core.registry import Busy
 from core.text import plain
 from pages.internals import session_alive_check, use_app_navigation
+from pages.job_progress import show_queue_or_progress
 from pages.state import SETTINGS_PREF, run_by_number, session, show_notice
-from pages.train_results import show_charts, show_comparison, show_results
+from pages.train_lock import is_locked, label, lock_picker, locked_query, locked_values, read_lock, restore, show_lock
+from pages.train_results import show_charts, show_comparison, show_interrupted, show_results
 
 use_app_navigation()
 
@@ -81,23 +82,28 @@ def last_settings() -> TrainConfig:
 
 if "cfg_loaded" not in st.session_state:
     # A link's settings first (it was shared on purpose), else the person's own last ones.
-    from_link = any(k in SHARED_FIELDS for k in st.query_params.to_dict())
+    from_link = any(k in (*SHARED_FIELDS, "lock") for k in st.query_params.to_dict())
     url_config, url_problems = settings_from_url() if from_link else (last_settings(), [])
     load_widgets(url_config)
     st.session_state["cfg_loaded"] = True
     for message in url_problems:
         st.warning(plain(message, limit=200) + " — using the default instead.")
+    read_lock(SHARED_FIELDS, {name: widget_values(url_config)[KEYS[name]] for name in SHARED_FIELDS})
 else:
     # Back from another page: restore the settings whose widget values Streamlit dropped.
     for key, value in {**widget_values(APP_DEFAULTS), **st.session_state.get(KEPT, {})}.items():
         if key not in st.session_state:
             st.session_state[key] = value
+restore(KEYS)  # a presenter's link locked some controls: they keep its values
 
 
 def reset_settings() -> None:
-    """The Reset button's callback: default settings, and a URL without settings."""
+    """The Reset button's callback: default settings (locked ones kept), and a URL without settings."""
     load_widgets(APP_DEFAULTS)
+    restore(KEYS)
     st.query_params.clear()
+    if locked_values():
+        st.query_params.from_dict(locked_query(share_query(current_config())))
 
 
 def with_option(options: list, value) -> list:
@@ -141,47 +147,67 @@ busy = training is not None and training.running
 # --- the form -------------------------------------------------------------------------
 settings_col, info_col = st.columns([3, 2], gap="large")
 with settings_col:
+    show_lock()
     st.radio(
-        "Architecture",
+        label("Architecture", "arch"),
         ["mlp", "cnn"],
         key=KEYS["arch"],
+        disabled=is_locked("arch"),
         horizontal=True,
         format_func={"mlp": "Dense network (MLP)", "cnn": "Convolutional network (CNN)"}.get,
     )
     with st.form("settings"):
         c1, c2 = st.columns(2)
-        c1.slider("Epochs", *TrainConfig.LIMITS["epochs"], key=KEYS["epochs"], help="Passes over the training images.")
+        c1.slider(
+            label("Epochs", "epochs"),
+            *TrainConfig.LIMITS["epochs"],
+            key=KEYS["epochs"],
+            disabled=is_locked("epochs"),
+            help="Passes over the training images.",
+        )
         c2.select_slider(
-            "Batch size",
+            label("Batch size", "batch_size"),
             with_option(BATCH_SIZES, st.session_state[KEYS["batch_size"]]),
             key=KEYS["batch_size"],
+            disabled=is_locked("batch_size"),
             help="Images per weight update.",
         )
         c1.slider(
-            "Dropout",
+            label("Dropout", "dropout"),
             *TrainConfig.LIMITS["dropout"],
             step=0.05,
             key=KEYS["dropout"],
+            disabled=is_locked("dropout"),
             help="Fraction of units switched off at random while training (fights overfitting).",
         )
         c2.select_slider(
-            "Learning rate",
+            label("Learning rate", "learning_rate"),
             with_option(LEARNING_RATES, st.session_state[KEYS["learning_rate"]]),
             key=KEYS["learning_rate"],
+            disabled=is_locked("learning_rate"),
             format_func=lambda v: f"{v:g}",
         )
         c1.select_slider(
-            "Training images",
+            label("Training images", "train_size"),
             with_option(list(SUBSETS), st.session_state[KEYS["train_size"]]),
             key=KEYS["train_size"],
+            disabled=is_locked("train_size"),
             format_func=lambda v: SUBSETS.get(v, f"{v:,}"),
             help="A small subset trains in seconds — good for a live demo.",
         )
         seeds = TrainConfig.LIMITS["seed"]
-        c2.number_input("Random seed", min_value=seeds[0], max_value=seeds[1], step=1, key=KEYS["seed"])
+        c2.number_input(
+            label("Random seed", "seed"),
+            min_value=seeds[0],
+            max_value=seeds[1],
+            step=1,
+            key=KEYS["seed"],
+            disabled=is_locked("seed"),
+        )
         c1.toggle(
-            "Augment",
+            label("Augment", "augment"),
             key=KEYS["augment"],
+            disabled=is_locked("augment"),
             help="Random rotations, shifts, zoom and stroke thickness: "
             "make the model robust to how people really draw.",
         )
@@ -194,7 +220,8 @@ with settings_col:
         "Reset to defaults", icon=":material/restart_alt:", width="stretch", disabled=busy, on_click=reset_settings
     )
     with b2.popover("Share these settings", icon=":material/link:", width="stretch"):
-        query = urlencode(share_query(current_config()))
+        lock = lock_picker(SHARED_FIELDS)
+        query = urlencode(share_query(current_config()) | ({"lock": lock} if lock else {}))
         base = getattr(st.context, "url", None) or ""
         st.caption("Anyone opening this link gets these settings on the Train page:")
         st.code(f"{base.split('?')[0]}?{query}", language=None)
@@ -209,7 +236,7 @@ with info_col:
 
 if submitted and not busy:
     config = current_config()
-    st.query_params.from_dict(share_query(config))
+    st.query_params.from_dict(locked_query(share_query(config)))
     data.store.set_pref(data.owner, SETTINGS_PREF, share_query(config))
     try:
         st.session_state["watching"] = data.trainings.start(data.owner, config, is_alive=session_alive_check()).key
@@ -249,25 +276,6 @@ def collect_finished() -> None:
         data.notice = "Training was cancelled before it started."
 
 
-def show_interrupted() -> None:
-    """The person's runs a server restart cut off: what they were, and a way to dismiss them."""
-    cut = [s for s in data.stored if s.state == "interrupted"]
-    if not cut:
-        return
-    described = ", ".join(
-        f"run {s.number} ({s.record.config.get('arch', '?').upper()}, {s.record.config.get('epochs', '?')} epochs)"
-        for s in cut
-    )
-    st.warning(
-        f"The server restarted while training {described}: that training was cut off and "
-        "its model is lost. Press **Train** to run it again."
-    )
-    if st.button("Dismiss", key="dismiss_interrupted"):
-        for s in cut:
-            data.store.delete_run(data.owner, s.number)
-        st.rerun()
-
-
 @st.fragment(run_every=LIVE_EVERY)
 def live_progress() -> None:
     job, training = data.job, data.training
@@ -279,27 +287,9 @@ def live_progress() -> None:
     if snap.state.finished:
         st.progress(1.0, text="Saving the model…")
         return
-    if snap.state is JobState.QUEUED and snap.queue_position != 0:  # (0: admitted, being handed to a trainer)
-        room = f"up to {snap.limit} at once" if snap.limit else "no trainer has joined the cluster yet"
-        st.info(
-            f"Waiting for a free trainer: you are **#{snap.queue_position or 1}** in the queue "
-            f"({snap.running} training now, {room}).",
-            icon=":material/hourglass_top:",
-        )
-        if st.button("Cancel", key="cancel_queued"):
-            job.stop()
+    if not show_queue_or_progress(job, snap, "cancel_queued", "Starting… (compiling the model)"):
         return
     latest = snap.latest
-    if latest is None:
-        step = "compiling the model" if snap.state is JobState.RUNNING else "handing the run to a trainer"
-        st.progress(0.0, text=f"Starting… ({step})")
-    else:
-        eta = f" · about {snap.eta:.0f}s left" if snap.eta is not None else ""
-        st.progress(
-            snap.fraction,
-            text=f"Epoch {latest.epoch + 1}/{latest.epochs} · batch {latest.batch}/{latest.batches}"
-            f" · {snap.elapsed:.0f}s{eta}",
-        )
     if job.stop_signal.is_set():
         st.caption("Stopping…")
     elif st.button("Stop", icon=":material/stop:", key="stop_training", type="primary"):

@@ -207,3 +207,23 @@ def show_comparison(runs: Sequence[Run]) -> None:
             ),
             width="stretch",
         )
+
+
+def show_interrupted() -> None:
+    """The person's runs a server restart cut off: what they were, and a way to dismiss them."""
+    data = session()
+    cut = [s for s in data.stored if s.state == "interrupted"]
+    if not cut:
+        return
+    described = ", ".join(
+        f"run {s.number} ({s.record.config.get('arch', '?').upper()}, {s.record.config.get('epochs', '?')} epochs)"
+        for s in cut
+    )
+    st.warning(
+        f"The server restarted while training {described}: that training was cut off and "
+        "its model is lost. Press **Train** to run it again."
+    )
+    if st.button("Dismiss", key="dismiss_interrupted"):
+        for s in cut:
+            data.store.delete_run(data.owner, s.number)
+        st.rerun()

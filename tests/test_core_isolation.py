@@ -111,6 +111,11 @@ def test_the_store_and_identity_do_not_import_tensorflow():
     )
 
 
+def test_the_collection_and_the_fine_tune_spec_do_not_import_tensorflow():
+    """A drawing is checked and stored on the Draw page's thread; a fine-tune's spec travels to a worker."""
+    assert heavy_modules_after("import core.drawings, core.contribution, core.finetune") == []
+
+
 def test_the_job_server_does_not_import_tensorflow():
     """The web server's side of a training (queue, cluster client, dispatch) loads no model library."""
     assert heavy_modules_after("import core.jobs, core.slots, core.cluster, core.dispatch, core.remote") == []

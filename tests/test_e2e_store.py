@@ -150,9 +150,14 @@ def test_runs_survive_a_reload_and_a_restart_and_stay_private(browser, tmp_path)
             page.goto(server.base_url + "/", wait_until="domcontentloaded")
             page.locator("[data-testid='stSidebarNav'] a").filter(has_text="Draw").first.wait_for(state="visible")
             seen = set(page.evaluate("Array.from(window.__menuSeen)"))  # (a Material icon's text is its name)
-            assert seen <= {"Home", "Train", "Draw"} | {
-                f"{icon}{name}" for icon, name in (("home", "Home"), ("model_training", "Train"), ("draw", "Draw"))
-            }, seen
+            pages = (
+                ("home", "Home"),
+                ("model_training", "Train"),
+                ("draw", "Draw"),
+                ("photo_library", "My drawings"),
+                ("groups", "Room"),
+            )
+            assert seen <= {name for _, name in pages} | {f"{icon}{name}" for icon, name in pages}, seen
 
         with step(page, "store-train", server):
             page.goto(server.base_url + TINY_LINK, wait_until="domcontentloaded")
