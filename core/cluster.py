@@ -38,8 +38,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import dask
 from distributed import Client, LocalCluster, fire_and_forget
+
+from core.cluster_settings import local_threads, local_workers, scheduler_address, worker_tf_threads
 
 __all__ = [
     "PROGRESS_TOPIC",
@@ -67,36 +68,6 @@ REFRESH_EVERY = 5.0
 CONNECT_TIMEOUT = 60.0
 
 
-def _int_env(name: str, default: int, low: int = 1) -> int:
-    try:
-        return max(low, int(os.environ[name]))
-    except (KeyError, ValueError):
-        return default
-
-
-def local_workers() -> int:
-    """Worker processes of the local cluster: ``$DIGIT_STUDIO_WORKERS`` or half the cores (at least 1)."""
-    return _int_env("DIGIT_STUDIO_WORKERS", max(1, (os.cpu_count() or 2) // 2))
-
-
-def local_threads() -> int:
-    """Trainings each local worker runs at once: ``$DIGIT_STUDIO_WORKER_THREADS`` or 1."""
-    return _int_env("DIGIT_STUDIO_WORKER_THREADS", 1)
-
-
-def worker_tf_threads(workers: int, threads: int) -> int:
-    """TensorFlow threads per local worker: the cores left by the web server, shared out (at least 1).
-
-    ``$DIGIT_STUDIO_TF_THREADS``, when set, applies to the workers as to the server.
-    """
-    return _int_env("DIGIT_STUDIO_TF_THREADS", max(1, ((os.cpu_count() or 2) - 1) // max(1, workers * threads)), 0)
-
-
-def scheduler_address() -> str | None:
-    """The scheduler to use: ``$DASK_SCHEDULER_ADDRESS`` as it is now, else Dask's ``scheduler-address`` setting."""
-    return os.environ.get("DASK_SCHEDULER_ADDRESS") or dask.config.get("scheduler-address", None) or None
-
-
 class Cluster:
     """A client connected to the training cluster, and the local cluster behind it if this process started one.
 
@@ -109,6 +80,7 @@ class Cluster:
     def __init__(self, address: str | None = None, workers: int | None = None, threads: int | None = None) -> None:
         self.address = address
         self.local: LocalCluster | None = None
+        self._calibrations: list[Any] = []
         if address is None:
             workers, threads = workers or local_workers(), threads or local_threads()
             env = {
@@ -230,20 +202,28 @@ class Cluster:
             await self._refresh()
 
     def warm_workers(self) -> None:
-        """Have every worker import TensorFlow and load MNIST now, in a task of its own, so its first training
-        starts training at once (a worker joining later warms up with its first training)."""
-        from core.remote import portable, warm_up_worker
+        """Have every worker import TensorFlow, load MNIST and time a short run now, in tasks of their own.
+
+        Its first training then starts at once (a worker joining later warms up with its
+        first training), and each timing tells the Train page's estimates this machine's
+        speed (:mod:`core.estimate`).
+        """
+        from core.remote import calibrate_worker, portable, warm_up_worker
 
         for address in self.client.scheduler_info(n_workers=-1).get("workers", {}):
-            fire_and_forget(
-                self.client.submit(
-                    portable(warm_up_worker),
-                    key=f"digit-studio-warm-{uuid.uuid4().hex}",
+            for task in (warm_up_worker, calibrate_worker):
+                future = self.client.submit(
+                    portable(task),
+                    key=f"digit-studio-{task.__name__.replace('_', '-')}-{uuid.uuid4().hex}",
                     workers=[address],
                     allow_other_workers=False,
                     pure=False,
                 )
-            )
+                if task is calibrate_worker:
+                    future.add_done_callback(_calibrated)
+                    self._calibrations.append(future)  # a future nobody holds is cancelled
+                else:
+                    fire_and_forget(future)
 
     def close(self) -> None:
         """Disconnect, and stop the local cluster's workers if this process started them."""
@@ -254,6 +234,20 @@ class Cluster:
         finally:
             if self.local is not None:
                 self.local.close(timeout=30)
+
+
+def _calibrated(future: Any) -> None:
+    """Give a worker's calibration run to the Train page's estimator."""
+    try:
+        timing = future.result()
+    except Exception:  # noqa: BLE001 - a worker that could not calibrate: the estimates keep the reference speed
+        logger.info("A worker's calibration run failed", exc_info=True)
+        return
+    if timing:
+        from core.config import TrainConfig
+        from core.estimate import estimator
+
+        estimator.calibrate(TrainConfig(**timing["config"]), timing["seconds"])
 
 
 _cluster: Cluster | None = None

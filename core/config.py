@@ -35,27 +35,32 @@ _FLOAT_FIELDS = ("dropout", "learning_rate")
 class TrainConfig:
     """Everything that defines a training run.
 
+    ``TrainConfig()`` is the default run, the Train page's starting point: a
+    convnet that reaches 99% on the MNIST test set in two epochs, within the
+    time of one epoch of the tutorial convnet (``python -m bench.recipes``).
+
     Attributes:
         arch: ``"mlp"`` or ``"cnn"``.
         epochs: Passes over the training subset (1-30).
         batch_size: Images per gradient step (16-1024).
         dropout: Dropout rate (0-0.7).
         learning_rate: Adam's learning rate (1e-4 to 1e-2).
-        schedule: ``"constant"`` or ``"cosine"`` (decays to 5% over the run).
+        schedule: ``"constant"`` or ``"cosine"`` (a linear warm-up over the first
+            tenth of the run, then a cosine decay to 5%).
         augment: Random rotations, shifts, zoom, shear and stroke thickness.
         seed: Random seed for weights, shuffling and augmentation.
         train_size: Number of training images (``None``: all 50,000 that are
             left after the validation split).
         val_size: The last ``val_size`` training images are the validation set.
-        width: Filters in the CNN's first block (the second has twice as many).
+        width: Filters in the CNN's first convolution (the next have 2× and 4× as many).
     """
 
     arch: Arch = "cnn"
-    epochs: int = 5
-    batch_size: int = 128
-    dropout: float = 0.3
-    learning_rate: float = 1e-3
-    schedule: str = "constant"
+    epochs: int = 2
+    batch_size: int = 64
+    dropout: float = 0.0
+    learning_rate: float = 3e-3
+    schedule: str = "cosine"
     augment: bool = False
     seed: int = 0
     train_size: int | None = None
@@ -213,7 +218,5 @@ def _cut(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-#: What the Train page starts from (a workshop's first run): a convnet that trains in about half a minute.
-APP_DEFAULTS = TrainConfig(
-    arch="cnn", epochs=3, batch_size=128, dropout=0.3, learning_rate=1e-3, augment=False, seed=0, train_size=20000
-)
+#: What the Train page starts from: the default run (kept as a name for the pages and older callers).
+APP_DEFAULTS = TrainConfig()

@@ -79,7 +79,10 @@ class FusedAdam:
         if len(gradients) != len(variables):
             raise ValueError(f"{len(gradients)} gradients for {len(variables)} variables")
         rate = self.learning_rate(self.iterations) if callable(self.learning_rate) else self.learning_rate
-        step = self.iterations + 1
+        # The step's shared scalars once, not per variable: for these small networks every
+        # operation's dispatch costs about as much as its arithmetic.
+        shared: dict[tf.DType, dict[str, tf.Tensor]] = {}
+        t = tf.cast(self.iterations + 1, tf.float32)
         for gradient, variable in zip(gradients, variables, strict=False):
             if gradient is None:
                 continue
@@ -88,20 +91,24 @@ class FusedAdam:
                 raise ValueError(f"FusedAdam was not built for variable {variable.name}")
             m, v = slots
             dtype = variable.dtype
-            t = tf.cast(step, dtype)
-            beta_1, beta_2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
+            if dtype not in shared:
+                beta_1, beta_2 = tf.constant(self.beta_1, dtype), tf.constant(self.beta_2, dtype)
+                step = tf.cast(t, dtype)
+                shared[dtype] = dict(
+                    beta1_power=tf.pow(beta_1, step),
+                    beta2_power=tf.pow(beta_2, step),
+                    lr=tf.cast(rate, dtype),
+                    beta1=beta_1,
+                    beta2=beta_2,
+                    epsilon=tf.constant(self.epsilon, dtype),
+                )
             tf.raw_ops.ResourceApplyAdam(
                 var=_handle(variable),
                 m=m.handle,
                 v=v.handle,
-                beta1_power=tf.pow(beta_1, t),
-                beta2_power=tf.pow(beta_2, t),
-                lr=tf.cast(rate, dtype),
-                beta1=beta_1,
-                beta2=beta_2,
-                epsilon=tf.constant(self.epsilon, dtype),
                 grad=tf.cast(gradient, dtype),
                 use_locking=False,
+                **shared[dtype],
             )
         self.iterations.assign_add(1)
 
@@ -112,37 +119,45 @@ def _handle(variable: Any) -> tf.Tensor:
 
 
 class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
-    """A constant or cosine-decayed learning rate whose settings are variables.
+    """A learning rate with an optional linear warm-up, then constant or cosine-decayed.
 
-    Gives the same values as a constant or as
-    ``keras.optimizers.schedules.CosineDecay(initial, decay_steps, alpha)``,
+    After ``warmup_steps`` of linear warm-up (from ``initial / warmup_steps``)
+    it gives the same values as a constant or as
+    ``keras.optimizers.schedules.CosineDecay(initial, decay_steps - warmup_steps, alpha)``,
     but the settings live in variables, so a compiled training step is reused
     by the next run whatever its learning rate, schedule or length.
 
     Args:
-        initial: The learning rate at step 0.
-        decay_steps: Steps over which the cosine decays (0: constant).
+        initial: The learning rate after the warm-up (and at the start of the decay).
+        decay_steps: Steps of the whole run, warm-up included, over which the rate
+            decays (0: constant).
         alpha: Floor of the decay, as a fraction of ``initial``.
+        warmup_steps: Steps of linear warm-up (0: none). Adam's first steps,
+            taken with barely estimated moments, are the ones a high rate spoils.
     """
 
-    def __init__(self, initial: float = 1e-3, decay_steps: int = 0, alpha: float = 0.05) -> None:
+    def __init__(self, initial: float = 1e-3, decay_steps: int = 0, alpha: float = 0.05, warmup_steps: int = 0) -> None:
         self.initial = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="initial_learning_rate")
         self.decay_steps = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="decay_steps")
         self.alpha = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="alpha")
-        self.set(initial, decay_steps, alpha)
+        self.warmup_steps = tf.Variable(0.0, trainable=False, dtype=tf.float32, name="warmup_steps")
+        self.set(initial, decay_steps, alpha, warmup_steps)
 
-    def set(self, initial: float, decay_steps: int = 0, alpha: float = 0.05) -> None:
+    def set(self, initial: float, decay_steps: int = 0, alpha: float = 0.05, warmup_steps: int = 0) -> None:
         """Change the settings (takes effect at the next step)."""
         self.initial.assign(float(initial))
         self.decay_steps.assign(float(decay_steps))
         self.alpha.assign(float(alpha))
+        self.warmup_steps.assign(float(warmup_steps))
 
     def __call__(self, step: Any) -> tf.Tensor:
         """The learning rate at optimizer step ``step``."""
-        steps = self.decay_steps
-        fraction = tf.minimum(tf.cast(step, tf.float32), steps) / tf.maximum(steps, 1.0)
+        step = tf.cast(step, tf.float32)
+        warm, steps = self.warmup_steps, self.decay_steps
+        warming = tf.where(warm > 0.0, tf.minimum(1.0, (step + 1.0) / tf.maximum(warm, 1.0)), 1.0)
+        fraction = tf.clip_by_value((step - warm) / tf.maximum(steps - warm, 1.0), 0.0, 1.0)
         cosine = (1.0 - self.alpha) * 0.5 * (1.0 + tf.cos(math.pi * fraction)) + self.alpha
-        return self.initial * tf.where(steps > 0.0, cosine, 1.0)
+        return self.initial * warming * tf.where(steps > 0.0, cosine, 1.0)
 
     def get_config(self) -> dict[str, float]:
         """The current settings."""
@@ -150,4 +165,5 @@ class LearningRate(keras.optimizers.schedules.LearningRateSchedule):
             "initial": float(self.initial.numpy()),
             "decay_steps": int(self.decay_steps.numpy()),
             "alpha": float(self.alpha.numpy()),
+            "warmup_steps": int(self.warmup_steps.numpy()),
         }

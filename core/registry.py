@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import TrainConfig
+from core.estimate import estimator
 from core.run_records import record_of
 from core.store import Store, open_store
 
@@ -170,6 +171,8 @@ class Trainings:
                     training.owner, training.number, state, record, lambda path: _save_model(result.model, path)
                 )
                 training.outcome = state
+                if state == "done" and getattr(result, "finetune", None) is None:
+                    estimator.observe(result.config, snap.elapsed)  # the next estimates learn from this run
             else:
                 self.store.delete_run(training.owner, training.number)
                 training.outcome, training.error = state, snap.error

@@ -37,14 +37,16 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import astuple
+from dataclasses import astuple, replace
 from typing import Any
 
 import numpy as np
 from distributed import Event, get_client, get_worker
 
 from core.cluster import PROGRESS_TOPIC
+from core.runtime import lower_priority
 
 __all__ = [
     "decode_update",
@@ -132,6 +134,7 @@ def train_task(job: str, config: dict, data: Any = None, finetune: Any = None) -
 
     # Before TensorFlow's import and MNIST's loading: the page shows "starting" from here on.
     report("started", worker=worker.address, pid=os.getpid())
+    lower_priority()
     from core.config import TrainConfig
     from core.progress import StopSignal
     from core.training import train
@@ -166,6 +169,7 @@ def warm_up_worker() -> int:
     Returns:
         This worker's process id.
     """
+    lower_priority()
     import core.training  # noqa: F401 - the import is the warm-up
 
     if os.environ.get("MNIST_DIR"):
@@ -176,6 +180,35 @@ def warm_up_worker() -> int:
         except MnistUnavailableError:
             pass  # said to the user when they train
     return os.getpid()
+
+
+#: Images of the calibration run each worker makes when it starts (:func:`calibrate_worker`).
+CALIBRATION_IMAGES = 4096
+
+
+def calibrate_worker() -> dict | None:
+    """Time a short run of the default network here: this machine's speed, for the Train page's estimates.
+
+    The first of two runs also compiles the default run's training step, which the
+    worker keeps, so the first person to press Train does not wait for it.
+
+    Returns:
+        ``{"config": ..., "seconds": ...}`` of the second (warm) run, or ``None`` without MNIST.
+    """
+    lower_priority()
+    from core.config import TrainConfig
+    from core.data import MnistUnavailableError, load_mnist
+    from core.training import train
+
+    try:
+        data = load_mnist()
+    except MnistUnavailableError:
+        return None
+    config = replace(TrainConfig(), epochs=1, train_size=CALIBRATION_IMAGES, val_size=0)
+    train(config, data=data)
+    started = time.perf_counter()
+    train(config, data=data)
+    return {"config": config.to_dict(), "seconds": time.perf_counter() - started}
 
 
 def decode_update(message: dict) -> Any:

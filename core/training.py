@@ -39,6 +39,7 @@ from core.progress import (
     StopSignal,
     TrainResult,
 )
+from core.runtime import training_parts
 from core.trainer import (
     BlockTrainer,
     copy_variables,
@@ -66,6 +67,9 @@ __all__ = [
 ]
 
 Split = tuple[np.ndarray, np.ndarray]
+
+#: Fraction of a cosine run spent warming the learning rate up (``python -m bench.recipes`` compares).
+WARMUP = 0.1
 
 
 def train(
@@ -113,20 +117,26 @@ def train(
     batch_size = min(config.batch_size, len(x_train))
     batches = math.ceil(len(x_train) / batch_size)
     block = max(1, min(steps_per_execution or steps_per_execution_for(config.arch, batch_size, config.width), batches))
+    # A convnet's batch is computed in parts at once, one core each; the dense network's steps are too
+    # small to gain (python -m bench.recipes).
+    parts = training_parts() if config.arch == "cnn" else 1
     if start is None:
         model = build_model(config.arch, config.dropout, config.learning_rate, seed=config.seed, width=config.width)
-        key: tuple = (config.arch, config.width, config.dropout, jit_compile)
+        key: tuple = (config.arch, config.width, config.dropout, jit_compile, parts)
     else:  # a trainer per architecture: any model's, whatever build_model makes today
         model = _copy_of(start)
-        key = ("start", hashlib.sha1(start.to_json().encode()).hexdigest(), jit_compile)
+        key = ("start", hashlib.sha1(start.to_json().encode()).hexdigest(), jit_compile, parts)
     trainer = trainer_pool.take(
         key,
         lambda: BlockTrainer(
             build_model(config.arch, config.dropout, width=config.width) if start is None else _copy_of(start),
             jit_compile=jit_compile,
+            parts=parts,
         ),
     )
-    trainer.reset(model, config.learning_rate, batches * config.epochs if config.schedule == "cosine" else 0)
+    steps = batches * config.epochs
+    cosine = config.schedule == "cosine"
+    trainer.reset(model, config.learning_rate, steps if cosine else 0, round(WARMUP * steps) if cosine else 0)
     stopped = stop.is_set if stop is not None else (lambda: False)
     after_epoch1: list[np.ndarray | None] = []
 

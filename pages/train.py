@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from core.config import APP_DEFAULTS, TrainConfig
+from core.estimate import estimator
 from core.registry import Busy
 from core.text import plain
 from pages.internals import session_alive_check, use_app_navigation
@@ -29,6 +30,7 @@ KEYS = {name: f"cfg_{name}" for name in SHARED_FIELDS}
 KEPT = "cfg_kept"
 #: The form's button (its icon is a separate Material icon, so the label is the word alone).
 TRAIN_LABEL = "Train"
+ESTIMATE_LABEL = "Estimate the time"
 
 st.title("Train a model")
 data = session()
@@ -214,6 +216,8 @@ with settings_col:
         submitted = st.form_submit_button(
             TRAIN_LABEL, icon=":material/rocket_launch:", type="primary", disabled=busy, width="stretch"
         )
+        # Applies the settings without training: the estimate beside the form follows them.
+        st.form_submit_button(ESTIMATE_LABEL, icon=":material/timer:", width="stretch")
     b1, b2 = st.columns(2)
     # A callback: widget values can only be changed before the widgets are created.
     b1.button(
@@ -231,6 +235,17 @@ with info_col:
     chosen = current_config()
     text, params = summary_of(chosen.arch, chosen.dropout, chosen.width)
     st.metric("Trainable parameters", f"{params:,}")
+    guess = estimator.estimate(chosen)
+    st.metric(
+        "Estimated time",
+        guess.text(),
+        help="From pressing Train to the results, waiting in the queue not counted: "
+        + (
+            "measured on this machine, and refined by every run."
+            if guess.measured
+            else "not yet timed on this machine."
+        ),
+    )
     with st.expander("Layer summary", expanded=False):
         st.code(text, language=None)
 

@@ -114,7 +114,7 @@ def test_the_view_is_off_until_asked_and_shows_the_bundled_models_layers() -> No
     assert "Which pixels decided" not in joined(at.markdown)  # closed: nothing made
     shown = open_inside(at)
     layers = [c for c in shown if "filters" in c or "units" in c]
-    assert any("filters" in c for c in layers) and any(c.endswith("units") for c in layers), shown
+    assert sum("filters" in c for c in layers) == 3, shown  # the bundled convnet: three convolutions
     assert "What each layer sees" in joined(at.markdown) and not at.info
     at.toggle(key=INSIDE).set_value(False).run()
     assert "Which pixels decided" not in joined(at.markdown)
@@ -186,4 +186,4 @@ def test_train_results_show_accuracy_per_digit_and_the_first_layer(arch: str, mn
     shown = captions(at)
     # A stored run keeps its final weights only (the epoch-1 kernel lives on the fresh TrainResult).
     assert any(c.startswith("after 2 epoch") for c in shown), shown
-    assert ("filters of 3×3 pixels" if arch == "cnn" else "784 input weights") in joined(at.markdown)
+    assert ("filters of 4×4 pixels" if arch == "cnn" else "784 input weights") in joined(at.markdown)

@@ -13,6 +13,7 @@ its photo-upload path instead.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -28,6 +29,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from core.config import TrainConfig
 from core.text import plain
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,15 +38,16 @@ MODELS = ROOT / "models"
 TIMEOUT = 120  #: seconds for one script run (the first import of TensorFlow is slow)
 JOB_TIMEOUT = 120  #: seconds for a tiny training run on a busy 2-core machine
 TRAIN_LABEL = "Train"
+#: The Train page's widgets on a first visit: the default run, ``TrainConfig()``.
 DEFAULTS = {
-    "cfg_arch": "cnn",
-    "cfg_epochs": 3,
-    "cfg_batch_size": 128,
-    "cfg_dropout": 0.3,
-    "cfg_learning_rate": 1e-3,
-    "cfg_train_size": 20000,
-    "cfg_seed": 0,
-    "cfg_augment": False,
+    "cfg_arch": TrainConfig().arch,
+    "cfg_epochs": TrainConfig().epochs,
+    "cfg_batch_size": TrainConfig().batch_size,
+    "cfg_dropout": TrainConfig().dropout,
+    "cfg_learning_rate": TrainConfig().learning_rate,
+    "cfg_train_size": TrainConfig().train_images,
+    "cfg_seed": TrainConfig().seed,
+    "cfg_augment": TrainConfig().augment,
 }
 TINY = {"cfg_arch": "mlp", "cfg_epochs": 1, "cfg_batch_size": 128, "cfg_train_size": 5000}
 
@@ -306,10 +309,45 @@ def test_train_page_shows_the_settings_form_and_train_button() -> None:
     for key, value in DEFAULTS.items():
         assert at.session_state[key] == value, key
     assert at.radio(key="cfg_arch").value == "cnn"
-    assert at.slider(key="cfg_epochs").value == 3
+    assert at.slider(key="cfg_epochs").value == TrainConfig().epochs
     assert any(b.label.startswith("Reset") for b in at.button)
     assert any(m.label == "Trainable parameters" for m in at.metric)
     assert "press **Train**" in joined(at.info)
+
+
+@needs_mnist
+def test_pressing_train_on_a_first_visit_trains_the_default_run(monkeypatch) -> None:
+    from core.registry import Busy, Trainings
+
+    started: list[TrainConfig] = []
+
+    def start(self, owner, config, *args, **kwargs):
+        started.append(config)
+        raise Busy  # nothing needs to train: the page says so and carries on
+
+    monkeypatch.setattr(Trainings, "start", start)
+    at = open_page(new_app(), "train")
+    train_button(at).click()
+    at.run()
+    assert started == [TrainConfig()]
+
+
+@needs_mnist
+def test_the_train_page_estimates_the_time_for_the_chosen_settings(monkeypatch) -> None:
+    from core.estimate import estimator
+
+    estimator.clear()
+    at = open_page(new_app(), "train")
+    (shown,) = [m for m in at.metric if m.label == "Estimated time"]
+    assert shown.value == estimator.estimate(TrainConfig()).text() and shown.value.startswith("about ")
+    # Settings in the form count once applied: "Estimate the time" applies them without training.
+    set_settings(at, cfg_epochs=20)
+    next(b for b in at.get("form_submit_button") if b.label == "Estimate the time").click()
+    at.run()
+    assert_ok(at)
+    (longer,) = [m for m in at.metric if m.label == "Estimated time"]
+    assert longer.value == estimator.estimate(dataclasses.replace(TrainConfig(), epochs=20)).text() != shown.value
+    assert data_of(at).job is None
 
 
 def test_draw_page_shows_the_model_picker_and_the_empty_canvas_prompt() -> None:
@@ -589,9 +627,9 @@ def test_bad_url_settings_are_ignored_with_a_warning() -> None:
     warning = joined(at.warning)
     assert "epochs='999'" in warning and "batch_size='abc'" in warning and "dropout='5'" in warning
     assert warning.count("using the default instead") == 3
-    assert at.slider(key="cfg_epochs").value == 3
-    assert at.select_slider(key="cfg_batch_size").value == 128
-    assert at.slider(key="cfg_dropout").value == pytest.approx(0.3)
+    assert at.slider(key="cfg_epochs").value == DEFAULTS["cfg_epochs"]
+    assert at.select_slider(key="cfg_batch_size").value == DEFAULTS["cfg_batch_size"]
+    assert at.slider(key="cfg_dropout").value == pytest.approx(DEFAULTS["cfg_dropout"])
     assert not train_button(at).disabled
 
 
@@ -606,7 +644,7 @@ def test_valid_url_settings_fill_the_widgets() -> None:
     assert at.radio(key="cfg_arch").value == "mlp"
     assert at.select_slider(key="cfg_train_size").value == 50000
     assert at.toggle(key="cfg_augment").value is True
-    assert at.select_slider(key="cfg_batch_size").value == 128
+    assert at.select_slider(key="cfg_batch_size").value == DEFAULTS["cfg_batch_size"]
 
 
 @needs_mnist
@@ -621,7 +659,7 @@ def test_settings_survive_a_visit_to_another_page() -> None:
     open_page(at, "train")
     assert at.slider(key="cfg_epochs").value == 5
     assert at.radio(key="cfg_arch").value == "mlp"
-    assert at.select_slider(key="cfg_batch_size").value == 128
+    assert at.select_slider(key="cfg_batch_size").value == DEFAULTS["cfg_batch_size"]
 
 
 # --- 7. reset ----------------------------------------------------------------------------
@@ -636,7 +674,7 @@ def test_reset_restores_the_default_settings() -> None:
     changed = {
         "cfg_dropout": 0.5,
         "cfg_batch_size": 32,
-        "cfg_learning_rate": 3e-3,
+        "cfg_learning_rate": 1e-2,
         "cfg_train_size": 5000,
         "cfg_seed": 42,
         "cfg_augment": True,
@@ -653,7 +691,7 @@ def test_reset_restores_the_default_settings() -> None:
     for key, value in DEFAULTS.items():
         assert at.session_state[key] == value, key
     assert at.radio(key="cfg_arch").value == "cnn"
-    assert at.slider(key="cfg_epochs").value == 3
+    assert at.slider(key="cfg_epochs").value == DEFAULTS["cfg_epochs"]
     assert at.toggle(key="cfg_augment").value is False
     assert not any(k in at.query_params for k in ("epochs", "arch"))
 

@@ -231,7 +231,7 @@ def test_a_lock_link_disables_the_locked_controls_and_keeps_them_through_reset()
     next(b for b in at.button if b.label.startswith("Reset")).click().run()
     assert_ok(at)
     assert (at.radio(key="cfg_arch").value, at.slider(key="cfg_epochs").value) == ("mlp", 2)
-    assert at.slider(key="cfg_dropout").value == pytest.approx(0.3)  # unlocked: back to the default
+    assert at.slider(key="cfg_dropout").value == pytest.approx(0.0)  # unlocked: back to the default
     assert at.query_params.get("lock") == "arch,epochs" and at.query_params.get("epochs") == "2"
 
 

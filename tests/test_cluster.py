@@ -283,7 +283,21 @@ def test_the_local_cluster_listens_on_loopback_only(monkeypatch: pytest.MonkeyPa
         assert info["resources"] == {RESOURCE: 2} and info["nthreads"] == 2
         assert listening([os.getpid()]) == {"127.0.0.1"}  # scheduler and nanny here, the worker in a child
         threads = local.client.run(lambda: os.environ.get("DIGIT_STUDIO_TF_THREADS"))
-        assert list(threads.values()) == [str(max(1, ((os.cpu_count() or 2) - 1) // 2))]
+        assert list(threads.values()) == [str(max(1, (os.cpu_count() or 2) // 2))]
+        from core.config import TrainConfig
+        from core.estimate import estimator
+
+        estimator.clear()
+        local.warm_workers()  # imports TensorFlow, loads MNIST and times a short run, at a lower priority
+        (calibration,) = local._calibrations
+        timing = calibration.result(timeout=300)
+        assert list(local.client.run(lambda: os.nice(0)).values()) == [10]  # below the web server's priority
+        if os.environ.get("MNIST_DIR"):
+            assert timing["config"]["train_size"] == 4096 and timing["seconds"] > 0
+            deadline = time.monotonic() + 10  # (the callback runs on the client's thread)
+            while not estimator.estimate(TrainConfig()).measured and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert estimator.estimate(TrainConfig()).measured, "the calibration did not reach the estimator"
     finally:
         local.close()
 
@@ -295,7 +309,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(name, raising=False)
     cores = os.cpu_count() or 2
     assert cluster.local_workers() == max(1, cores // 2) and cluster.local_threads() == 1
-    assert cluster.worker_tf_threads(1, 1) == max(1, cores - 1)
+    assert cluster.worker_tf_threads(1, 1) == cores
     monkeypatch.setenv("DIGIT_STUDIO_WORKERS", "3")
     monkeypatch.setenv("DIGIT_STUDIO_WORKER_THREADS", "two")  # not a number: the default
     assert (cluster.local_workers(), cluster.local_threads()) == (3, 1)

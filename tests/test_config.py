@@ -286,15 +286,18 @@ def test_architecture_names_agree_with_the_models():
     assert tuple(model.ARCHITECTURES) == ARCHS
 
 
-def test_app_defaults_are_the_train_pages_first_run():
-    assert APP_DEFAULTS.validate() is APP_DEFAULTS
-    assert (APP_DEFAULTS.arch, APP_DEFAULTS.epochs, APP_DEFAULTS.batch_size, APP_DEFAULTS.train_size) == (
+def test_the_default_run_is_a_two_epoch_convnet_on_every_training_image():
+    assert APP_DEFAULTS == TrainConfig() and TrainConfig().validate() == TrainConfig()
+    d = TrainConfig()
+    assert (d.arch, d.epochs, d.batch_size, d.train_size, d.schedule, d.augment) == (
         "cnn",
-        3,
-        128,
-        20000,
+        2,
+        64,
+        None,
+        "cosine",
+        False,
     )
-    assert APP_DEFAULTS.train_images == 20000
+    assert d.train_images == 50000
 
 
 # --- messages people read ---------------------------------------------------------------

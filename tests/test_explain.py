@@ -319,7 +319,7 @@ def test_kernel_images() -> None:
 # --- the first layer, and the Train page's view -------------------------------------------------
 
 
-@pytest.mark.parametrize("arch, shape", [("cnn", (16, 3, 3)), ("mlp", (128, 28, 28))])
+@pytest.mark.parametrize("arch, shape", [("cnn", (16, 4, 4)), ("mlp", (128, 28, 28))])
 def test_first_layer_weights_as_pictures(arch: str, shape: tuple[int, ...]) -> None:
     model = build_model(arch, seed=0)
     kernel = first_layer_kernel(model)

@@ -107,7 +107,7 @@ def test_the_config_and_the_mix(start_model, drawings, fake_mnist) -> None:
 def test_fine_tuning_on_a_tiny_set_reads_those_drawings_better(start_model, drawings, fake_mnist) -> None:
     spec = spec_of(start_model, drawings)
     # Bolder than the app's settings: the fake MNIST is far from handwriting, and the run stays short.
-    config = replace(finetune_config(start_model, 40), learning_rate=1e-3, epochs=3, seed=4)
+    config = replace(finetune_config(start_model, 40), learning_rate=3e-3, epochs=3, seed=4)
     epochs = []
     result = fine_tune(config, spec, on_epoch=epochs.append, data=fake_mnist)
     report = FineTuneReport.from_dict(result.finetune)

@@ -55,8 +55,7 @@ def test_architectures_listed():
 
 def test_cnn_width_sets_filters():
     model = build_model("cnn", width=4)
-    assert model.get_layer("block1_conv1").filters == 4
-    assert model.get_layer("block2_conv1").filters == 8
+    assert [model.get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [4, 8, 16]
 
 
 def test_seed_makes_weights_reproducible():

@@ -129,3 +129,13 @@ def test_zeroed_state_starts_over():
     again = _train(model, fused.apply, batches)
     for a, b in zip(first[-1], again[-1], strict=False):
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-8)
+
+
+def test_the_learning_rate_warms_up_then_decays():
+    rate = LearningRate(3e-3, decay_steps=100, alpha=0.05, warmup_steps=10)
+    warming = [float(rate(step)) for step in range(10)]
+    assert warming == pytest.approx([3e-3 * (s + 1) / 10 for s in range(10)])
+    assert float(rate(10)) == pytest.approx(3e-3)  # the peak, where the cosine starts
+    assert float(rate(55)) == pytest.approx(3e-3 * (0.95 * 0.5 + 0.05))  # halfway down the cosine
+    assert float(rate(100)) == pytest.approx(3e-3 * 0.05) == float(rate(500))
+    assert LearningRate(3e-3, warmup_steps=4).get_config()["warmup_steps"] == 4

@@ -66,3 +66,18 @@ def test_copy_variables_requires_matching_models():
         np.testing.assert_array_equal(x, y)
     with pytest.raises(ValueError, match="do not have the same variables"):
         copy_variables(a, build_model("cnn", 0.1, width=4))
+
+
+def test_a_batch_in_parts_takes_the_same_step_as_the_whole_batch():
+    whole, halves = (
+        BlockTrainer(build_model("cnn", 0.0, width=4)),
+        BlockTrainer(build_model("cnn", 0.0, width=4), parts=3),
+    )
+    start = build_model("cnn", 0.0, width=4, seed=5)
+    x, y = _block(2, 10)  # 10 images in parts of 4, 3 and 3
+    for trainer in (whole, halves):
+        trainer.reset(start, learning_rate=1e-2)
+    (done_a, loss_a, hits_a), (done_b, loss_b, hits_b) = whole.train_block(x, y), halves.train_block(x, y)
+    assert done_a == done_b == 2 and loss_a == pytest.approx(loss_b, rel=1e-5) and hits_a == pytest.approx(hits_b)
+    for a, b in zip(whole.model.get_weights(), halves.model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -125,7 +125,7 @@ def test_invalid_config_raises_before_training(synthetic_data):
 
 
 def _trainers_for(config: TrainConfig) -> list:
-    return trainers.trainer_pool._idle.get((config.arch, config.width, config.dropout, False), [])
+    return trainers.trainer_pool._idle.get((config.arch, config.width, config.dropout, False, 1), [])
 
 
 def test_compiled_step_is_reused_and_runs_stay_reproducible(synthetic_data):
