@@ -46,8 +46,8 @@ class Cost:
 
 #: Per architecture, measured on a 2-core x86-64 CPU with the app's thread setting.
 COSTS: dict[str, Cost] = {
-    "mlp": Cost(image=8e-6, batch=2.5e-4, scored=1.5e-6, fixed=0.6),
-    "cnn": Cost(image=5.5e-5, batch=1.0e-3, scored=1.6e-5, fixed=0.9),
+    "mlp": Cost(image=8e-6, batch=2.5e-4, scored=1.5e-6, fixed=0.4),
+    "cnn": Cost(image=4.2e-5, batch=1.1e-3, scored=1.4e-5, fixed=0.45),
 }
 _TEST_IMAGES = 10000  # the MNIST test set, scored at the end of every run
 _KEEP = 20  # timed runs remembered per architecture

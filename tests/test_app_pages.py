@@ -270,6 +270,20 @@ def test_home_page_shows_the_active_model() -> None:
     assert texts(at.get("page_link")) == ["Train a model", "Draw a digit"]
 
 
+def test_a_spawned_worker_process_leaves_the_app_alone(monkeypatch) -> None:
+    # Dask spawns its worker processes, and a spawned process imports the parent's main script as
+    # __mp_main__: under Streamlit that is app.py, which must then neither draw a page nor start a cluster.
+    import runpy
+
+    from core import cluster
+
+    started: list[bool] = []
+    monkeypatch.setattr(cluster, "start_in_background", lambda: started.append(True))
+    monkeypatch.setattr(st, "navigation", lambda *a, **k: pytest.fail("the app ran in a worker process"))
+    runpy.run_path(str(APP), run_name="__mp_main__")
+    assert started == []
+
+
 def test_reruns_leave_keras_and_compiled_functions_alone(monkeypatch) -> None:
     """Streamlit's own clean-up would call keras.backend.clear_session() after every run,
     clearing TensorFlow's kernel cache for every session in the process."""

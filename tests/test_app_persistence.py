@@ -137,6 +137,8 @@ def test_a_training_in_progress_is_picked_up_by_a_reloaded_tab(apps) -> None:
     assert data.job is data_of(first).job is not None
     poll(reloaded, lambda: any(b.key == "stop_training" for b in reloaded.button), "the live view")
     assert "Training" in joined(reloaded.subheader)
+    # Stopped while still queued (behind a fresh worker's warm-up), a run leaves no trace: wait for batches.
+    poll(reloaded, lambda: data.job is not None and bool(data.job.snapshot().batches), "the first batches")
     reloaded.button(key="stop_training").click().run()
     wait_for_run(reloaded, timeout=60)
     assert data.runs[0].state == "stopped" and "Stopped early after" in joined(reloaded.success)

@@ -50,7 +50,7 @@ if not REQUIRE_BROWSER and (find_chromium() is None or sync_playwright is None):
 
 SHOTS = ARTIFACTS / "layout"
 TRAIN_TIMEOUT = 240.0  #: seconds for each tiny run on a busy 2-core machine (the first compile included)
-TINY_LINK = "/train?arch=mlp&epochs=1&train_size=2000&seed=0"
+TINY_LINK = "/train?arch=mlp&epochs=1&train_size=2000&seed=0&dropout=0.3&learning_rate=0.001"
 #: Browser context options per screen (the phone's come from Playwright's device list).
 LAPTOP = {"viewport": {"width": 1280, "height": 800}}
 PROJECTOR = {"viewport": {"width": 1920, "height": 1080}}

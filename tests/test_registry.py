@@ -84,7 +84,7 @@ class FakeJob:
         return SimpleNamespace(value=self.outcome if self.ended.is_set() else "running")
 
     def snapshot(self):
-        return SimpleNamespace(state=self.state, result=self.result, error=self.error)
+        return SimpleNamespace(state=self.state, result=self.result, error=self.error, elapsed=1.0)
 
 
 @pytest.fixture
