@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from core.cluster_settings import WORKER_ENVIRON_VARIABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 DASK = Path(sys.executable).with_name("dask")
 
@@ -119,6 +121,8 @@ class DaskProcesses:
             str(self.workdir),
         ]
         env = {"DIGIT_STUDIO_TF_THREADS": str(tf_threads)} | ({} if plain else {"PYTHONPATH": str(ROOT)})
+        if not plain:  # as the README starts workers: without Dask's small malloc trim threshold
+            env |= dict([WORKER_ENVIRON_VARIABLE])
         self._spawn(name, args + ([] if nanny else ["--no-nanny"]), env)
 
     def stop(self) -> None:

@@ -94,17 +94,11 @@ def _body(arch: str, dropout: float, width: int, seeds: Any) -> list:
     raise ValueError(f"unknown candidate architecture {arch!r}")
 
 
-def tutorial_epoch() -> dict[str, float]:
-    """One epoch of the tutorial convnet through ``model.fit`` (TensorFlow defaults)."""
+def tutorial_convnet():
+    """The tutorial convnet, conv32-pool-conv64-pool-dense128, compiled with Adam (seed 0)."""
     import keras
     from keras import layers
 
-    from core.data import load_mnist, split_validation
-
-    keras.config.disable_interactive_logging()
-    (x_all, y_all), (x_test, y_test) = load_mnist()
-    (x, y), _ = split_validation(x_all, y_all, 10000)
-    x = x.astype("float32")[..., None] / 255.0
     keras.utils.set_random_seed(0)
     model = keras.Sequential(
         [
@@ -119,6 +113,20 @@ def tutorial_epoch() -> dict[str, float]:
         ]
     )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def tutorial_epoch() -> dict[str, float]:
+    """One epoch of the tutorial convnet through ``model.fit`` (TensorFlow defaults)."""
+    import keras
+
+    from core.data import load_mnist, split_validation
+
+    keras.config.disable_interactive_logging()
+    (x_all, y_all), (x_test, y_test) = load_mnist()
+    (x, y), _ = split_validation(x_all, y_all, 10000)
+    x = x.astype("float32")[..., None] / 255.0
+    model = tutorial_convnet()
     started = time.perf_counter()
     model.fit(x, y, batch_size=128, epochs=1, verbose=0)
     seconds = time.perf_counter() - started

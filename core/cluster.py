@@ -38,9 +38,16 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import dask.config
 from distributed import Client, LocalCluster, fire_and_forget
 
-from core.cluster_settings import local_threads, local_workers, scheduler_address, worker_tf_threads
+from core.cluster_settings import (
+    WORKER_DASK_CONFIG,
+    local_threads,
+    local_workers,
+    scheduler_address,
+    worker_tf_threads,
+)
 
 __all__ = [
     "PROGRESS_TOPIC",
@@ -88,18 +95,20 @@ class Cluster:
                 "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
             }
             # No dashboard; the scheduler's small HTTP server (health, JSON) on a free port of 127.0.0.1, not 8787.
-            self.local = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=threads,
-                processes=True,
-                host="127.0.0.1",
-                scheduler_port=0,
-                dashboard_address=None,
-                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                resources={RESOURCE: threads},
-                env=env,
-                silence_logs=logging.ERROR,
-            )
+            # The nannies read their environment settings when they are made, here (and keep them for restarts).
+            with dask.config.set(WORKER_DASK_CONFIG):
+                self.local = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=threads,
+                    processes=True,
+                    host="127.0.0.1",
+                    scheduler_port=0,
+                    dashboard_address=None,
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                    resources={RESOURCE: threads},
+                    env=env,
+                    silence_logs=logging.ERROR,
+                )
             address = self.local.scheduler_address
         self._jobs: dict[str, Callable[[dict], None]] = {}
         self._lost: dict[str, Callable[[str, list], None]] = {}

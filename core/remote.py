@@ -35,6 +35,7 @@ TensorFlow is imported by the task, on the worker, not by this module.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -46,7 +47,10 @@ import numpy as np
 from distributed import Event, get_client, get_worker
 
 from core.cluster import PROGRESS_TOPIC
+from core.cluster_settings import WORKER_ENVIRON_VARIABLE, slow_memory_trimming
 from core.runtime import lower_priority
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "decode_update",
@@ -171,6 +175,10 @@ def warm_up_worker() -> int:
     """
     lower_priority()
     import core.training  # noqa: F401 - the import is the warm-up
+
+    if slow_memory_trimming():
+        name, value = WORKER_ENVIRON_VARIABLE
+        logger.warning('Trainings run slower on this worker: start it with %s="%s" (see the README)', name, value)
 
     if os.environ.get("MNIST_DIR"):
         from core.data import MnistUnavailableError, load_mnist

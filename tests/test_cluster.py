@@ -95,6 +95,22 @@ def test_the_command_line_cluster_listens_on_loopback_only(dask_cluster: DaskPro
     assert listening([p.pid for p in dask_cluster.processes]) == {"127.0.0.1"}
 
 
+def test_workers_started_as_the_readme_says_keep_freed_memory_for_the_next_batch(monkeypatch) -> None:
+    import subprocess
+
+    from core.cluster_settings import WORKER_ENVIRON_VARIABLE, slow_memory_trimming
+
+    name, value = WORKER_ENVIRON_VARIABLE
+    ask = "import dask.config as c, distributed; print(c.get('distributed.nanny.pre-spawn-environ'))"
+    out = subprocess.run([sys.executable, "-c", ask], env={**os.environ, name: value}, capture_output=True, text=True)
+    assert "'MALLOC_TRIM_THRESHOLD_': None" in out.stdout, out.stderr  # Dask's setting, read as a nanny reads it
+    for trim, slow in (("65536", True), ("268435456", False), ("x", False)):
+        monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", trim)
+        assert slow_memory_trimming() is slow
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
+    assert not slow_memory_trimming()
+
+
 def test_a_run_reports_progress_and_returns_its_model(dask_cluster: DaskProcesses) -> None:
     from core import cluster
 
@@ -284,6 +300,9 @@ def test_the_local_cluster_listens_on_loopback_only(monkeypatch: pytest.MonkeyPa
         assert listening([os.getpid()]) == {"127.0.0.1"}  # scheduler and nanny here, the worker in a child
         threads = local.client.run(lambda: os.environ.get("DIGIT_STUDIO_TF_THREADS"))
         assert list(threads.values()) == [str(max(1, (os.cpu_count() or 2) // 2))]
+        # Dask's nanny would start it with MALLOC_TRIM_THRESHOLD_=65536, which slows training down.
+        trim = local.client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        assert list(trim.values()) == [None]
         from core.config import TrainConfig
         from core.estimate import estimator
 

@@ -32,7 +32,8 @@ def test_a_calibration_then_finished_runs_set_the_speed() -> None:
         estimator.observe(config, seconds)
     guess = estimator.estimate(config)
     assert guess.runs == 3 and guess.seconds == pytest.approx(8.0)
-    assert estimator.estimate(replace(config, epochs=4)).seconds > 2 * guess.seconds - 2 * COSTS["cnn"].fixed
+    # Twice the epochs, nearly twice the time (each run's setup and dispatch are paid once).
+    assert 1.8 * guess.seconds < estimator.estimate(replace(config, epochs=4)).seconds < 2 * guess.seconds
 
 
 def test_the_other_architectures_speed_stands_in() -> None:
