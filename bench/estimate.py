@@ -72,10 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             estimator.observe(config, snap.elapsed)  # as core.registry does when a run is stored
             error = guess.seconds / real - 1
             errors.append((label, error))
-            print(
-                f"{label:28s} {guess.seconds:8.1f}s {real:6.1f}s {error:+7.0%}  {source}; on the worker {snap.elapsed:.1f} s (loop {snap.result.duration:.1f} s)",
-                flush=True,
-            )
+            worker = f"on the worker {snap.elapsed:.1f} s (training loop {snap.result.duration:.1f} s)"
+            print(f"{label:28s} {guess.seconds:8.1f}s {real:6.1f}s {error:+7.0%}  {source}; {worker}", flush=True)
     finally:
         cluster.shutdown()
     defaults = [e for label, e in errors if label.startswith("default")]
