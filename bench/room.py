@@ -16,7 +16,7 @@ the workers' peak memory. Setups:
   ``DASK_SCHEDULER_ADDRESS``.
 
 ``--quick`` trains the dense network for one epoch of 5,000 images instead of
-the CNN's three epochs of 20,000. Run::
+the default run (the CNN, two epochs of 50,000). Run::
 
     MNIST_DIR=../shared/mnist python -m bench.room [--quick] [--runs 8] [--setups local1 local2 cli2]
 """
@@ -73,6 +73,9 @@ def run_setup(setup: str, runs: int, quick: bool, tf_threads: int | None, workdi
     from core.remote import portable, warm_up_worker
 
     workers = int(setup.removeprefix("local").removeprefix("cli"))
+    os.environ.pop(
+        "DIGIT_STUDIO_TF_THREADS", None
+    )  # the previous setup's: each gets the app's default (or --tf-threads)
     threads = tf_threads or cluster.worker_tf_threads(workers, 1)
     os.environ.pop("DASK_SCHEDULER_ADDRESS", None)
     os.environ.update(
