@@ -9,21 +9,23 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import streamlit as st
-
-from core.cluster import start_in_background
-from pages.forget import forget_control
-from pages.identity import keep_cookie
-from pages.internals import keep_compiled_functions, log_internal_problems
-from pages.presentation import sidebar_state
-from pages.timing import timed_run
-
 #: A 28×28 digit as the model sees it (a seven drawn on the canvas), the browser tab's icon.
 FAVICON = str(Path(__file__).with_name("pages") / "favicon.png")
 
 
 def main() -> None:
     """Set up the page, then run the page the browser asked for."""
+    # Imported here, not at the top: a spawned Dask worker imports this file too (see the end),
+    # and has no use for Streamlit and the pages (1.4 s and about 100 MB).
+    import streamlit as st
+
+    from core.cluster import start_in_background
+    from pages.forget import forget_control
+    from pages.identity import keep_cookie
+    from pages.internals import keep_compiled_functions, log_internal_problems
+    from pages.presentation import sidebar_state
+    from pages.timing import timed_run
+
     keep_compiled_functions()  # before anything else: Streamlit would reset Keras after every run
     log_internal_problems()  # once per process: says which library internal an upgrade removed
     # The tab icon is a picture, not an emoji: a browser without an emoji font would show a box.

@@ -41,9 +41,10 @@ def default_threads() -> int:
     try:
         return max(0, int(raw))
     except ValueError:
+        from core.slots import in_process_training
+
         cores = os.cpu_count() or 2
-        in_process = os.environ.get("DIGIT_STUDIO_IN_PROCESS_TRAINING", "").lower() in ("1", "true", "yes", "on")
-        return max(1, cores - 1) if in_process else cores
+        return max(1, cores - 1) if in_process_training() else cores
 
 
 def configure_tensorflow() -> int:
